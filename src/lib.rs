@@ -19,6 +19,5 @@ pub mod schema;
 pub mod store;
 pub mod util;
 pub mod workflow;
-pub mod service {
-    pub mod validate;
-}
+pub mod auth;
+pub mod service;

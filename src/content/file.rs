@@ -132,8 +132,14 @@ impl ArticleFile {
         let (yaml, body, body_line) = split_front_matter(text).map_err(|e| vec![e])?;
         let key_lines = index_keys(yaml);
         let front: FrontMatter = serde_norway::from_str(yaml).map_err(|e| {
-            let line = e.location().map(|l| l.line() + 1).unwrap_or(1);
-            vec![ContentError::at(line, yaml_message(&e))]
+            let msg = yaml_message(&e);
+            // For an unknown key, point at the key itself rather than its mapping.
+            let key_line = msg
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+                .and_then(|k| key_lines.get(k).copied());
+            let line = key_line.or(e.location().map(|l| l.line() + 1)).unwrap_or(1);
+            vec![ContentError::at(line, msg)]
         })?;
         Ok(ArticleFile {
             front,
@@ -425,7 +431,7 @@ mod tests {
     fn unknown_key_is_an_error_with_its_line() {
         let text = SAMPLE.replace("tags:", "colour: red\ntags:");
         let errs = ArticleFile::parse(&text).unwrap_err();
-        assert_eq!(errs[0].line, 8, "{errs:?}");
+        assert_eq!(errs[0].line, 7, "{errs:?}");
         assert!(errs[0].message.contains("colour"), "{errs:?}");
     }
 
