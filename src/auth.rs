@@ -3,8 +3,10 @@
 //! API keys look like `okb_<prefix>_<secret>`: the prefix finds the row, the secret is
 //! checked against an argon2 hash, so a leaked database does not leak usable keys.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 use crate::util::{random_token, sha256_hex};
 
@@ -57,7 +59,11 @@ pub fn verify_api_secret(secret: &str, hash: &str) -> bool {
 
 fn verify_hash(secret: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

@@ -12,12 +12,82 @@
 //! - [`publish`]: from an approved change to every channel;
 //! - [`api`], [`ui`]: HTTP; [`cli`]: the `omnikb` command.
 
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
 pub mod content;
+pub mod demo;
 pub mod domain;
+pub mod error;
 pub mod render;
 pub mod schema;
+pub mod service;
+pub mod state;
 pub mod store;
 pub mod util;
 pub mod workflow;
-pub mod auth;
-pub mod service;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::state::AppState;
+
+/// The whole HTTP application; tests drive it without a socket.
+pub fn build_router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    api::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .with_state(state)
+}
+
+async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    state.metrics.record(res.status().as_u16(), micros);
+    res
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -188,3 +188,8 @@ impl Registry {
         Ok(out)
     }
 }
+
+/// The renderers shipped with omnikb, one per channel.
+pub fn default_registry() -> Registry {
+    Registry::default()
+}

@@ -84,7 +84,13 @@ pub struct Kb {
 }
 
 impl Kb {
-    pub fn new(store: Store, schemas: SchemaSet, renderers: Registry, site: SiteSettings, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Store,
+        schemas: SchemaSet,
+        renderers: Registry,
+        site: SiteSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Kb {
             store,
             schemas: Arc::new(RwLock::new(schemas)),

@@ -5,22 +5,42 @@ use std::collections::BTreeMap;
 use super::{Kb, ServiceError, ServiceResult};
 use crate::content::{Inline, parse_body, parse_inline_text};
 use crate::domain::{Article, ArticleId, Audience, Channel, Revision, SnippetKey};
-use crate::render::{ArticleView, RelatedLink, RenderInput, Rendition, SnippetValue, TranslationLink};
+use crate::render::{
+    ArticleView, RelatedLink, RenderInput, Rendition, SnippetValue, TranslationLink,
+};
 
 impl Kb {
     /// The published snippets of a locale, as renderers want them.
-    pub async fn snippet_values(&self, locale: &str) -> ServiceResult<BTreeMap<SnippetKey, SnippetValue>> {
+    pub async fn snippet_values(
+        &self,
+        locale: &str,
+    ) -> ServiceResult<BTreeMap<SnippetKey, SnippetValue>> {
         let mut out = BTreeMap::new();
         for (s, rev) in self.store.published_snippets(locale).await? {
-            let Ok(key) = s.key.parse::<SnippetKey>() else { continue };
-            out.insert(key.clone(), SnippetValue { key, title: rev.title, body: rev.body, say_as: rev.say_as, variants: rev.variants });
+            let Ok(key) = s.key.parse::<SnippetKey>() else {
+                continue;
+            };
+            out.insert(
+                key.clone(),
+                SnippetValue {
+                    key,
+                    title: rev.title,
+                    body: rev.body,
+                    say_as: rev.say_as,
+                    variants: rev.variants,
+                },
+            );
         }
         Ok(out)
     }
 
     /// Builds the renderer's view of a revision: translations and related articles
     /// resolved to what is published now.
-    pub async fn article_view(&self, article: &Article, rev: &Revision) -> ServiceResult<ArticleView> {
+    pub async fn article_view(
+        &self,
+        article: &Article,
+        rev: &Revision,
+    ) -> ServiceResult<ArticleView> {
         let mut translations = Vec::new();
         for t in self.store.translations(&article.translation_key).await? {
             if t.id == article.id {
@@ -28,17 +48,34 @@ impl Kb {
             }
             if let Some(n) = t.published_revision {
                 if let Some(tr) = self.store.revision(t.id, n).await? {
-                    translations.push(TranslationLink { locale: t.locale.clone(), slug: t.slug.to_string(), title: tr.meta.title });
+                    translations.push(TranslationLink {
+                        locale: t.locale.clone(),
+                        slug: t.slug.to_string(),
+                        title: tr.meta.title,
+                    });
                 }
             }
         }
         let mut related = Vec::new();
         if let Some(list) = rev.meta.fields.get("related").and_then(|v| v.as_array()) {
             for slug in list.iter().filter_map(|v| v.as_str()) {
-                let Some(r) = self.store.article_by_slug(slug, article.locale.as_str()).await? else { continue };
-                let Some(n) = r.published_revision else { continue };
+                let Some(r) = self
+                    .store
+                    .article_by_slug(slug, article.locale.as_str())
+                    .await?
+                else {
+                    continue;
+                };
+                let Some(n) = r.published_revision else {
+                    continue;
+                };
                 if let Some(rr) = self.store.revision(r.id, n).await? {
-                    related.push(RelatedLink { id: r.id, slug: r.slug.to_string(), title: rr.meta.title, audience: rr.meta.audience });
+                    related.push(RelatedLink {
+                        id: r.id,
+                        slug: r.slug.to_string(),
+                        title: rr.meta.title,
+                        audience: rr.meta.audience,
+                    });
                 }
             }
         }
@@ -63,15 +100,33 @@ impl Kb {
     }
 
     /// Renders a revision for every channel (publish and preview use this).
-    pub async fn render_revision(&self, article: &Article, rev: &Revision) -> ServiceResult<(Vec<Rendition>, Vec<String>)> {
+    pub async fn render_revision(
+        &self,
+        article: &Article,
+        rev: &Revision,
+    ) -> ServiceResult<(Vec<Rendition>, Vec<String>)> {
         let view = self.article_view(article, rev).await?;
         let snippets = self.snippet_values(article.locale.as_str()).await?;
         let schemas = self.schemas();
-        let schema = schemas.get(&article.article_type).map_err(|e| ServiceError::Internal(e.to_string()))?.clone();
+        let schema = schemas
+            .get(&article.article_type)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .clone();
         let parsed = parse_body(&rev.body, 1).map_err(|errs| {
-            ServiceError::Internal(format!("stored body of {} does not parse: {}", article.id, errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))
+            ServiceError::Internal(format!(
+                "stored body of {} does not parse: {}",
+                article.id,
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
         })?;
-        let mut keys: Vec<String> = parsed.snippet_refs.iter().map(|(k, _)| k.to_string()).collect();
+        let mut keys: Vec<String> = parsed
+            .snippet_refs
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
         for value in rev.meta.fields.values() {
             let texts: Vec<&str> = match value {
                 serde_json::Value::String(s) => vec![s],
@@ -93,7 +148,14 @@ impl Kb {
         let now = self.now();
         // Rendering is CPU work: keep it off the async runtime.
         let renders = tokio::task::spawn_blocking(move || {
-            let input = RenderInput { article: &view, schema: &schema, doc: &parsed.doc, snippets: &snippets, site: &site, now };
+            let input = RenderInput {
+                article: &view,
+                schema: &schema,
+                doc: &parsed.doc,
+                snippets: &snippets,
+                site: &site,
+                now,
+            };
             registry.render_all(&input)
         })
         .await
@@ -105,14 +167,26 @@ impl Kb {
     /// Renders the published revision of an article and stores the result (or clears the
     /// stored renders when nothing is published).
     pub async fn refresh_renders(&self, id: ArticleId) -> ServiceResult<()> {
-        let article = self.store.article(id).await?.ok_or_else(|| ServiceError::NotFound(format!("article {id}")))?;
+        let article = self
+            .store
+            .article(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("article {id}")))?;
         let Some(n) = article.published_revision else {
-            self.store.store_renders(id, 0, &[], &[], self.now()).await?;
+            self.store
+                .store_renders(id, 0, &[], &[], self.now())
+                .await?;
             return Ok(());
         };
-        let rev = self.store.revision(id, n).await?.ok_or_else(|| ServiceError::NotFound(format!("revision {n} of {id}")))?;
+        let rev = self
+            .store
+            .revision(id, n)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("revision {n} of {id}")))?;
         let (renders, keys) = self.render_revision(&article, &rev).await?;
-        self.store.store_renders(id, n, &renders, &keys, self.now()).await?;
+        self.store
+            .store_renders(id, n, &renders, &keys, self.now())
+            .await?;
         Ok(())
     }
 }
