@@ -192,3 +192,15 @@ mod tests {
         assert_eq!(super::url_redacted("postgres://h/db"), "postgres://h/db");
     }
 }
+
+impl Store {
+    /// Runs one administrative statement (tests create and drop schemas with it). Never
+    /// pass user input here.
+    pub async fn execute_raw(&self, sql: &str) -> Result<()> {
+        let sql = sql.to_string();
+        with_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(pool).await?;
+        });
+        Ok(())
+    }
+}

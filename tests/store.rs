@@ -1,0 +1,309 @@
+//! The storage suite: the same tests on SQLite and (when `OMNIKB_TEST_POSTGRES` is set)
+//! PostgreSQL.
+
+mod db;
+
+use chrono::{TimeZone, Utc};
+use omnikb::domain::{
+    ArticleMeta, Audience, Confidence, Locale, RevisionState, Role, Roles, Slug, Validity,
+};
+use omnikb::store::{AuditVerdict, EventKind, NewRevision, StoreError, TransitionRecord};
+use omnikb::workflow::Action;
+
+fn t(h: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, h, 0, 0).unwrap()
+}
+
+fn meta(title: &str) -> ArticleMeta {
+    ArticleMeta {
+        title: title.into(),
+        category: Some("宽带/故障".into()),
+        tags: vec!["宽带".into()],
+        audience: Audience::Public,
+        validity: Validity {
+            expires_at: Some(t(23)),
+            ..Validity::default()
+        },
+        fields: serde_json::json!({"issue": "家里宽带无法上网"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn article_lifecycle_rows_events_and_audit() {
+    for db in db::databases().await {
+        let s = &db.store;
+        let label = db.label;
+        let author = s
+            .create_user("author", "A", "hash", &Roles(vec![Role::Author]), t(1))
+            .await
+            .unwrap();
+        let slug: Slug = "broadband-no-internet".parse().unwrap();
+        let locale: Locale = "zh-CN".parse().unwrap();
+        let m1 = meta("宽带无法上网怎么办");
+        let rev = NewRevision {
+            meta: &m1,
+            body: "1. 重启光猫。\n",
+            author: Some(author.id),
+            actor: "author",
+            now: t(2),
+        };
+        let (article, r1) = s
+            .create_article(
+                &slug,
+                &locale,
+                "troubleshooting",
+                "broadband-no-internet",
+                Confidence::Wip,
+                rev,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r1.number, 1, "{label}");
+        assert_eq!(r1.state, RevisionState::Draft, "{label}");
+        assert_eq!(
+            r1.meta, m1,
+            "{label}: revision round-trips through the database"
+        );
+
+        // Duplicate slug in the same locale is a conflict, and nothing is half-written.
+        let dup = s
+            .create_article(
+                &slug,
+                &locale,
+                "faq",
+                "x",
+                Confidence::Wip,
+                NewRevision {
+                    meta: &m1,
+                    body: "",
+                    author: None,
+                    actor: "a",
+                    now: t(2),
+                },
+            )
+            .await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict { .. })),
+            "{label}: {dup:?}"
+        );
+        assert_eq!(s.count_articles().await.unwrap(), 1, "{label}");
+
+        // Optimistic concurrency: saving on a stale base is refused with both numbers.
+        let m2 = meta("宽带无法上网怎么办（新）");
+        let r2 = s
+            .save_draft(
+                article.id,
+                1,
+                NewRevision {
+                    meta: &m2,
+                    body: "1. 先重启光猫。\n",
+                    author: Some(author.id),
+                    actor: "author",
+                    now: t(3),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(r2.number, 2);
+        assert_eq!(r2.base_revision, Some(1));
+        let stale = s
+            .save_draft(
+                article.id,
+                1,
+                NewRevision {
+                    meta: &m2,
+                    body: "x",
+                    author: None,
+                    actor: "author",
+                    now: t(3),
+                },
+            )
+            .await;
+        match stale {
+            Err(StoreError::Conflict { latest, base, .. }) => {
+                assert_eq!((latest, base), (Some(2), Some(1)), "{label}")
+            }
+            other => panic!("{label}: expected conflict, got {other:?}"),
+        }
+        assert_eq!(
+            s.revision(article.id, 1).await.unwrap().unwrap().state,
+            RevisionState::Superseded,
+            "{label}"
+        );
+
+        // A transition is checked against the state it expects (compare-and-set).
+        let submit = TransitionRecord {
+            article_id: article.id,
+            revision: 2,
+            action: Action::Submit,
+            from: RevisionState::Draft,
+            to: RevisionState::InReview,
+            actor: Some(author.id),
+            actor_name: "author",
+            comment: None,
+            at: t(4),
+            records_approval: false,
+            scheduled_at: None,
+            review_by: None,
+        };
+        s.apply_transition(&submit).await.unwrap();
+        assert!(
+            matches!(
+                s.apply_transition(&submit).await,
+                Err(StoreError::Conflict { .. })
+            ),
+            "{label}: a replayed transition must fail"
+        );
+        let publish = TransitionRecord {
+            action: Action::Publish,
+            from: RevisionState::InReview,
+            to: RevisionState::Published,
+            at: t(5),
+            ..submit.clone()
+        };
+        s.apply_transition(&publish).await.unwrap();
+        let a = s.article(article.id).await.unwrap().unwrap();
+        assert_eq!(a.published_revision, Some(2), "{label}");
+        assert_eq!(s.transitions(article.id).await.unwrap().len(), 2, "{label}");
+
+        // The outbox: gap-free, ordered, with the publish event last.
+        let events = s.events_after(0, 100).await.unwrap();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=events.len() as i64).collect::<Vec<_>>(),
+            "{label}: gap-free"
+        );
+        assert_eq!(events.last().unwrap().kind, EventKind::Published, "{label}");
+        assert_eq!(s.last_event_seq().await.unwrap(), events.len() as i64);
+
+        // Listing and filters.
+        let listed = s
+            .list_articles(&omnikb::store::ArticleFilter {
+                locale: Some("zh-CN".into()),
+                category_prefix: Some("宽带".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{label}");
+        let none = s
+            .list_articles(&omnikb::store::ArticleFilter {
+                locale: Some("en".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{label}");
+
+        // The audit chain is intact, and detects tampering.
+        assert!(
+            matches!(s.verify_audit().await.unwrap(), AuditVerdict::Intact { rows } if rows >= 4),
+            "{label}"
+        );
+        s.execute_raw("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+            .await
+            .unwrap();
+        match s.verify_audit().await.unwrap() {
+            AuditVerdict::Broken { seq, .. } => assert_eq!(seq, 2, "{label}"),
+            other => panic!("{label}: tampering not detected: {other:?}"),
+        }
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn users_keys_sessions_and_snippets() {
+    for db in db::databases().await {
+        let s = &db.store;
+        let label = db.label;
+        let u = s
+            .create_user(
+                "rui",
+                "Rui",
+                "h",
+                &Roles(vec![Role::Reviewer, Role::Agent]),
+                t(1),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                s.create_user("rui", "x", "h", &Roles::default(), t(1))
+                    .await,
+                Err(StoreError::Conflict { .. })
+            ),
+            "{label}"
+        );
+        let fetched = s.user_by_name("rui").await.unwrap().unwrap();
+        assert_eq!(
+            fetched.roles,
+            Roles(vec![Role::Reviewer, Role::Agent]),
+            "{label}"
+        );
+
+        let key = s
+            .create_api_key(
+                "bot",
+                "abcd",
+                "hash",
+                omnikb::store::ApiScope::Bot,
+                None,
+                t(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            s.api_key_by_prefix("abcd").await.unwrap().unwrap().id,
+            key.id,
+            "{label}"
+        );
+        s.revoke_api_key(key.id, t(2)).await.unwrap();
+        assert!(
+            s.api_key_by_prefix("abcd")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some(),
+            "{label}"
+        );
+        assert!(
+            s.revoke_api_key(key.id, t(2)).await.is_err(),
+            "{label}: revoking twice is an error"
+        );
+
+        s.create_session("tok", u.id, "csrf", t(1), t(3))
+            .await
+            .unwrap();
+        assert!(s.session("tok", t(2)).await.unwrap().is_some(), "{label}");
+        assert!(
+            s.session("tok", t(4)).await.unwrap().is_none(),
+            "{label}: expired session"
+        );
+
+        let file = omnikb::content::SnippetFile::parse("---\nkey: hotline\nlocale: zh-CN\ntitle: 热线\nsay_as: telephone\nvariants:\n  ivr: 幺零零零零\n---\n10000\n").unwrap();
+        let (sn, rev) = s
+            .save_snippet(&file, Some(u.id), "rui", true, t(2))
+            .await
+            .unwrap();
+        assert_eq!((sn.published_revision, rev.number), (Some(1), 1), "{label}");
+        let (_, rev2) = s
+            .save_snippet(&file, Some(u.id), "rui", false, t(3))
+            .await
+            .unwrap();
+        assert_eq!(rev2.state, RevisionState::Draft, "{label}");
+        let live = s.published_snippets("zh-CN").await.unwrap();
+        assert_eq!(live.len(), 1, "{label}");
+        assert_eq!(live[0].1.number, 1, "{label}: the draft does not go live");
+        assert_eq!(
+            live[0].1.to_file("hotline", "zh-CN").unwrap(),
+            file,
+            "{label}: snippet round-trips"
+        );
+        db.cleanup().await;
+    }
+}
