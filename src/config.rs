@@ -45,11 +45,13 @@ impl Config {
             }
             _ => DatabaseConfig::Sqlite(data_dir.join("omnikb.db")),
         };
-        let mut site = SiteSettings::default();
-        site.base_url = std::env::var("OMNIKB_BASE_URL")
-            .unwrap_or_else(|_| format!("http://{addr}"))
-            .trim_end_matches('/')
-            .to_string();
+        let site = SiteSettings {
+            base_url: std::env::var("OMNIKB_BASE_URL")
+                .unwrap_or_else(|_| format!("http://{addr}"))
+                .trim_end_matches('/')
+                .to_string(),
+            ..SiteSettings::default()
+        };
         let schemas_dir = std::env::var("OMNIKB_SCHEMAS")
             .map(PathBuf::from)
             .ok()

@@ -25,7 +25,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use articles::{ArticleFilter, ArticleSummary, NewRevision, TransitionRecord};
+pub use articles::{
+    ArticleFilter, ArticleSummary, NewFeedback, NewRevision, TransitionRecord, TransitionRow,
+};
 pub use audit::{AuditEntry, AuditVerdict};
 pub use error::StoreError;
 pub use events::{Event, EventKind};
@@ -64,15 +66,15 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path`, in WAL mode.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Unavailable(format!(
-                        "cannot create the data folder {}: {e}",
-                        dir.display()
-                    ))
-                })?;
-            }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot create the data folder {}: {e}",
+                    dir.display()
+                ))
+            })?;
         }
         let opts = SqliteConnectOptions::new()
             .filename(path)
@@ -181,18 +183,6 @@ pub fn url_redacted(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            super::url_redacted("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(super::url_redacted("postgres://h/db"), "postgres://h/db");
-    }
-}
-
 impl Store {
     /// Runs one administrative statement (tests create and drop schemas with it). Never
     /// pass user input here.
@@ -202,5 +192,17 @@ impl Store {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(pool).await?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::url_redacted("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::url_redacted("postgres://h/db"), "postgres://h/db");
     }
 }

@@ -203,26 +203,26 @@ impl ArticleFile {
             expires_at: date("expires_at", &f.expires_at),
             review_by: date("review_by", &f.review_by),
         };
-        if let (Some(from), Some(to)) = (validity.effective_from, validity.expires_at) {
-            if to <= from {
-                err("expires_at", "must be after effective_from".into());
-            }
+        if let (Some(from), Some(to)) = (validity.effective_from, validity.expires_at)
+            && to <= from
+        {
+            err("expires_at", "must be after effective_from".into());
         }
-        if let Some(c) = &f.category {
-            if c.split('/').any(|part| part.trim().is_empty()) {
-                err(
-                    "category",
-                    format!("'{c}' has an empty part: use a path like 宽带/故障"),
-                );
-            }
+        if let Some(c) = &f.category
+            && c.split('/').any(|part| part.trim().is_empty())
+        {
+            err(
+                "category",
+                format!("'{c}' has an empty part: use a path like 宽带/故障"),
+            );
         }
         if f.tags.iter().any(|t| t.trim().is_empty()) {
             err("tags", "tags must not be empty strings".into());
         }
-        if let Some(k) = &f.translation_key {
-            if k.trim().is_empty() || k.len() > 120 {
-                err("translation_key", "must be 1 to 120 characters".into());
-            }
+        if let Some(k) = &f.translation_key
+            && (k.trim().is_empty() || k.len() > 120)
+        {
+            err("translation_key", "must be 1 to 120 characters".into());
         }
         if !errors.is_empty() {
             return Err(errors);

@@ -332,11 +332,9 @@ impl<'a, 'r> Builder<'a, 'r> {
         match self.stack.last_mut() {
             Some((_, Frame::Inlines(v))) => v.push(inline),
             Some((_, Frame::Blocks { blocks, open_para })) => {
-                if *open_para {
-                    if let Some(Block::Paragraph { content }) = blocks.last_mut() {
-                        content.push(inline);
-                        return;
-                    }
+                if *open_para && let Some(Block::Paragraph { content }) = blocks.last_mut() {
+                    content.push(inline);
+                    return;
                 }
                 blocks.push(Block::Paragraph {
                     content: vec![inline],

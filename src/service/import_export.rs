@@ -255,12 +255,12 @@ impl Kb {
                     .store
                     .save_draft(existing.id, existing.latest_revision, rev)
                     .await?;
-                if let Some(c) = src.confidence {
-                    if c != existing.confidence {
-                        self.store
-                            .set_confidence(existing.id, c, actor_name, self.now())
-                            .await?;
-                    }
+                if let Some(c) = src.confidence
+                    && c != existing.confidence
+                {
+                    self.store
+                        .set_confidence(existing.id, c, actor_name, self.now())
+                        .await?;
                 }
                 report.articles_revised += 1;
                 Ok((existing.id, r.number))

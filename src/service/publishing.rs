@@ -46,14 +46,14 @@ impl Kb {
             if t.id == article.id {
                 continue;
             }
-            if let Some(n) = t.published_revision {
-                if let Some(tr) = self.store.revision(t.id, n).await? {
-                    translations.push(TranslationLink {
-                        locale: t.locale.clone(),
-                        slug: t.slug.to_string(),
-                        title: tr.meta.title,
-                    });
-                }
+            if let Some(n) = t.published_revision
+                && let Some(tr) = self.store.revision(t.id, n).await?
+            {
+                translations.push(TranslationLink {
+                    locale: t.locale.clone(),
+                    slug: t.slug.to_string(),
+                    title: tr.meta.title,
+                });
             }
         }
         let mut related = Vec::new();

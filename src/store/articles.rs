@@ -43,6 +43,19 @@ pub struct TransitionRecord<'a> {
     pub review_by: Option<DateTime<Utc>>,
 }
 
+/// Feedback from a reader or an agent.
+#[derive(Debug, Clone)]
+pub struct NewFeedback<'a> {
+    pub article_id: ArticleId,
+    pub revision: Option<i32>,
+    /// `helpful`, `not_helpful` or `outdated`.
+    pub kind: &'a str,
+    pub channel: &'a str,
+    pub comment: Option<&'a str>,
+    pub user: Option<UserId>,
+    pub at: DateTime<Utc>,
+}
+
 /// One row of the history of transitions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransitionRow {
@@ -213,7 +226,7 @@ impl Store {
         );
         with_pool!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(translation_key).fetch_all(pool).await?;
-            rows.iter().map(|r| rows::article(r)).collect()
+            rows.iter().map(rows::article).collect()
         })
     }
 
@@ -233,7 +246,7 @@ impl Store {
             format!("SELECT {REVISION_COLS} FROM revisions WHERE article_id = $1 ORDER BY number");
         with_pool!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0).fetch_all(pool).await?;
-            rows.iter().map(|r| rows::revision(r)).collect()
+            rows.iter().map(rows::revision).collect()
         })
     }
 
@@ -477,19 +490,10 @@ impl Store {
     }
 
     /// Records feedback on an article.
-    pub async fn add_feedback(
-        &self,
-        id: ArticleId,
-        revision: Option<i32>,
-        kind: &str,
-        channel: &str,
-        comment: Option<&str>,
-        user: Option<UserId>,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
+    pub async fn add_feedback(&self, f: &NewFeedback<'_>) -> Result<i64> {
         with_pool!(self, pool => {
             let row = sqlx::query("INSERT INTO feedback (article_id, revision, kind, channel, comment, user_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
-                .bind(id.0).bind(revision.map(i64::from)).bind(kind).bind(channel).bind(comment).bind(user.map(|u| u.0)).bind(now)
+                .bind(f.article_id.0).bind(f.revision.map(i64::from)).bind(f.kind).bind(f.channel).bind(f.comment).bind(f.user.map(|u| u.0)).bind(f.at)
                 .fetch_one(pool).await?;
             Ok(row.try_get::<i64, _>("id")?)
         })

@@ -177,10 +177,10 @@ impl Store {
             if s.locale != locale {
                 continue;
             }
-            if let Some(n) = s.published_revision {
-                if let Some(rev) = self.snippet_revision(s.id, n).await? {
-                    out.push((s, rev));
-                }
+            if let Some(n) = s.published_revision
+                && let Some(rev) = self.snippet_revision(s.id, n).await?
+            {
+                out.push((s, rev));
             }
         }
         Ok(out)

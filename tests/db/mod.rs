@@ -14,13 +14,13 @@ pub struct TestDb {
 impl TestDb {
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Some((url, schema)) = self.schema {
-            if let Ok(admin) = Store::open_postgres(&url, None).await {
-                let _ = admin
-                    .execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .await;
-                admin.close().await;
-            }
+        if let Some((url, schema)) = self.schema
+            && let Ok(admin) = Store::open_postgres(&url, None).await
+        {
+            let _ = admin
+                .execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .await;
+            admin.close().await;
         }
     }
 }
