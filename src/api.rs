@@ -4,13 +4,17 @@
 //! types (what the API returns) are separate from domain types.
 
 mod articles;
+mod authoring;
 mod caller;
 mod health;
+mod json;
+pub mod openapi;
 mod schemas;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 
+pub use articles::LocaleQuery;
 pub use caller::Caller;
 
 use crate::state::AppState;
@@ -20,8 +24,39 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/schemas", get(schemas::list))
+        .route("/api/v1/articles", post(authoring::create))
         .route("/api/v1/articles/{reference}", get(articles::get_article))
+        .route(
+            "/api/v1/articles/{reference}/draft",
+            put(authoring::save_draft),
+        )
+        .route(
+            "/api/v1/articles/{reference}/transitions",
+            post(authoring::transition),
+        )
+        .route(
+            "/api/v1/articles/{reference}/revisions",
+            get(authoring::revisions),
+        )
+        .route(
+            "/api/v1/articles/{reference}/revisions/{n}",
+            get(authoring::revision),
+        )
+        .route("/api/v1/articles/{reference}/diff", get(authoring::diff))
+        .route(
+            "/api/v1/articles/{reference}/rollback",
+            post(authoring::rollback),
+        )
+        .route(
+            "/api/v1/articles/{reference}/confidence",
+            put(authoring::confidence),
+        )
+        .route(
+            "/api/v1/articles/{reference}/feedback",
+            post(authoring::feedback),
+        )
         .route(
             "/api/v1/articles/{reference}/render/{channel}",
             get(articles::get_render),

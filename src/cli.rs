@@ -474,8 +474,13 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     println!("omnikb listening on http://{}", listener.local_addr()?);
+    let scheduler = tokio::spawn(crate::service::scheduler_loop(
+        kb.clone(),
+        std::time::Duration::from_secs(1),
+    ));
     let state = AppState::new(kb.clone(), config);
     crate::run(state, listener, crate::shutdown_signal()).await?;
+    scheduler.abort();
     kb.store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! do. Handlers stay thin and call one method here; this layer combines the pure parts
 //! (validation, workflow policy, renderers) with the store.
 
+pub mod authoring;
 pub mod import_export;
 pub mod publishing;
 pub mod validate;
@@ -120,5 +121,26 @@ impl Kb {
 
     pub fn set_renderers(&self, registry: Registry) {
         *self.renderers.write() = registry;
+    }
+}
+
+/// Runs the scheduler every `every` until the task is dropped. Errors are logged and
+/// the loop goes on: a database hiccup must not stop timed publishing for good.
+pub async fn scheduler_loop(kb: Kb, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match kb.run_scheduler().await {
+            Ok(report) if !report.published.is_empty() || !report.expired.is_empty() => {
+                tracing::info!(
+                    published = report.published.len(),
+                    expired = report.expired.len(),
+                    "scheduler"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
+        }
     }
 }

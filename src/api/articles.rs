@@ -44,7 +44,7 @@ pub async fn resolve(
     found.ok_or_else(|| AppError::NotFound(format!("article '{reference}' not found")))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ArticleView {
     pub id: String,
     pub slug: String,
@@ -56,19 +56,25 @@ pub struct ArticleView {
     pub title: String,
     pub category: Option<String>,
     pub tags: Vec<String>,
+    #[schema(value_type = String)]
     pub audience: Audience,
     pub effective_from: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub review_by: Option<DateTime<Utc>>,
+    #[schema(value_type = String)]
     pub validity: ValidityStatus,
     pub state: String,
     pub latest_revision: i32,
     pub published_revision: Option<i32>,
+    #[schema(value_type = Object)]
     pub fields: serde_json::Map<String, serde_json::Value>,
     pub body: String,
     pub updated_at: DateTime<Utc>,
 }
 
+#[utoipa::path(get, path = "/api/v1/articles/{ref}", tag = "articles",
+    params(("ref" = String, Path, description = "article id (KB-12) or slug"), ("locale" = Option<String>, Query, description = "with a slug: which translation")),
+    responses((status = 200, body = ArticleView), (status = 404, body = crate::error::Problem)))]
 /// `GET /api/v1/articles/{ref}`: metadata and the published revision (editors and agents
 /// also see the latest revision). Internal content only for agent, editor and admin keys.
 pub async fn get_article(
@@ -157,6 +163,9 @@ fn strip_internal_blocks(body: &str) -> String {
 }
 
 /// `GET /api/v1/articles/{ref}/render/{channel}`: the stored render, with ETag.
+#[utoipa::path(get, path = "/api/v1/articles/{ref}/render/{channel}", tag = "articles",
+    params(("ref" = String, Path), ("channel" = String, Path, description = "web, ivr, agent, bot or sms"), ("format" = Option<String>, Query, description = "ivr: ssml|vxml|text; bot: json|botframework|dialogflow|wechat; agent: json|html"), ("If-None-Match" = Option<String>, Header)),
+    responses((status = 200, description = "the render, in the channel's media type"), (status = 304), (status = 404, body = crate::error::Problem)))]
 pub async fn get_render(
     State(state): State<AppState>,
     caller: Caller,

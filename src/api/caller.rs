@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use crate::error::AppError;
+use crate::service::authoring::Actor;
 use crate::state::AppState;
 use crate::store::{ApiScope, User};
 
@@ -24,6 +25,38 @@ impl Caller {
                 ..
             }
         )
+    }
+
+    /// The user an editor or admin key acts as, with that user's roles.
+    pub fn actor(&self) -> Result<Actor, AppError> {
+        match self {
+            Caller::Key {
+                scope: ApiScope::Editor | ApiScope::Admin,
+                user: Some(u),
+            } => Ok(Actor {
+                id: Some(u.id),
+                name: u.name.clone(),
+                roles: u.roles.clone(),
+            }),
+            Caller::Anonymous => Err(AppError::Unauthorized),
+            Caller::Key { .. } => Err(AppError::Forbidden(
+                "this key may not change content: use an editor or admin key".into(),
+            )),
+        }
+    }
+
+    /// Editors and admins (history, drafts).
+    pub fn require_editor(&self) -> Result<(), AppError> {
+        match self {
+            Caller::Key {
+                scope: ApiScope::Editor | ApiScope::Admin,
+                ..
+            } => Ok(()),
+            Caller::Anonymous => Err(AppError::Unauthorized),
+            Caller::Key { .. } => Err(AppError::Forbidden(
+                "this needs an editor or admin key".into(),
+            )),
+        }
     }
 
     pub fn user(&self) -> Option<&User> {

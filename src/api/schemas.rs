@@ -6,21 +6,23 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SchemaView {
     pub name: String,
     pub label: std::collections::BTreeMap<String, String>,
     pub approvals: u32,
     pub verification_days: u32,
     /// The JSON Schema document as written, with its `x-omnikb` annotations.
+    #[schema(value_type = Object)]
     pub schema: serde_json::Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SchemaList {
     pub schemas: Vec<SchemaView>,
 }
 
+#[utoipa::path(get, path = "/api/v1/schemas", tag = "schemas", responses((status = 200, body = SchemaList)))]
 pub async fn list(State(state): State<AppState>) -> Json<SchemaList> {
     let set = state.kb.schemas();
     Json(SchemaList {

@@ -277,6 +277,16 @@ impl ArticleFile {
         }
     }
 
+    /// A file from front matter and body built in memory (API requests).
+    pub fn from_front(front: FrontMatter, body: String) -> Self {
+        ArticleFile {
+            front,
+            body,
+            body_line: 1,
+            key_lines: HashMap::new(),
+        }
+    }
+
     pub fn to_markdown(&self) -> String {
         let yaml = serde_norway::to_string(&self.front).unwrap_or_default();
         let mut out = String::with_capacity(yaml.len() + self.body.len() + 8);

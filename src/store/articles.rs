@@ -499,3 +499,64 @@ impl Store {
         })
     }
 }
+
+/// A published revision with its validity dates (for the scheduler).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveRevision {
+    pub article_id: ArticleId,
+    pub locale: String,
+    pub revision: i32,
+    pub effective_from: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub review_by: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Every published revision with its dates (the article's review date wins over the
+    /// revision's, because publishing sets it from the verification interval).
+    pub async fn live_revisions(&self) -> Result<Vec<LiveRevision>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT a.id, a.locale, a.published_revision, r.effective_from, r.expires_at, COALESCE(a.review_by, r.review_by) AS review_by \
+                 FROM articles a JOIN revisions r ON r.article_id = a.id AND r.number = a.published_revision \
+                 WHERE a.published_revision IS NOT NULL ORDER BY a.id")
+                .fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let rev: i64 = get!(row, "published_revision");
+                out.push(LiveRevision {
+                    article_id: ArticleId(get!(row, "id")),
+                    locale: get!(row, "locale"),
+                    revision: i32::try_from(rev).unwrap_or(i32::MAX),
+                    effective_from: get!(row, "effective_from"),
+                    expires_at: get!(row, "expires_at"),
+                    review_by: get!(row, "review_by"),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Emits a time-driven event once per (article, revision, kind): returns the event's
+    /// sequence number, or `None` when it was already emitted.
+    pub async fn notice_once(
+        &self,
+        live: &LiveRevision,
+        kind: EventKind,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query("INSERT INTO notices (article_id, revision, kind, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(live.article_id.0).bind(i64::from(live.revision)).bind(kind.as_str()).bind(at)
+                .execute(&mut *tx).await?.rows_affected();
+            if inserted == 0 {
+                return Ok(None);
+            }
+            let detail = serde_json::json!({"revision": live.revision});
+            let seq = append_event!(tx, at, kind, Some(live.article_id.0), Some(live.locale.as_str()), Some(i64::from(live.revision)), detail)?;
+            tx.commit().await?;
+            Ok(Some(seq))
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations so it cannot drift.
+
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::{articles, authoring, schemas};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "omnikb API", description = "Publish once, update everywhere: contact-center knowledge for web, IVR, agent desk, bots and SMS. Errors are application/problem+json (RFC 9457)."),
+    paths(
+        schemas::list,
+        articles::get_article,
+        articles::get_render,
+        authoring::create,
+        authoring::save_draft,
+        authoring::transition,
+        authoring::revisions,
+        authoring::revision,
+        authoring::diff,
+        authoring::rollback,
+        authoring::confidence,
+        authoring::feedback,
+    ),
+    components(schemas(crate::error::Problem, crate::schema::FieldError)),
+    modifiers(&BearerAuth),
+    tags((name = "articles", description = "published knowledge"), (name = "authoring", description = "drafts and the approval workflow"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

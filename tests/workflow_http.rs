@@ -1,0 +1,557 @@
+//! Issue 3's "done when": a whole article life through HTTP against a real server, on
+//! SQLite and (when `OMNIKB_TEST_POSTGRES` is set) PostgreSQL. The clock is a manual
+//! clock the test moves, so nothing sleeps.
+
+mod db;
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use omnikb::config::Config;
+use omnikb::domain::{Role, Roles};
+use omnikb::service::{Kb, ManualClock};
+use omnikb::state::AppState;
+use omnikb::store::{ApiScope, Store};
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    clock: Arc<ManualClock>,
+    kb: Kb,
+    keys: std::collections::HashMap<&'static str, String>,
+    http: reqwest::Client,
+}
+
+async fn start(store: Store) -> Server {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap(),
+    ));
+    let schemas = omnikb::schema::SchemaSet::bundled().unwrap();
+    let kb = Kb::new(
+        store,
+        schemas,
+        omnikb::render::default_registry(),
+        Default::default(),
+        clock.clone(),
+    );
+    let mut keys = std::collections::HashMap::new();
+    // "author" is also a reviewer and a publisher, so refusing their approval of their own
+    // change can only come from the four-eyes rule.
+    let users: [(&str, &[Role]); 6] = [
+        ("author", &[Role::Author, Role::Reviewer, Role::Publisher]),
+        ("author2", &[Role::Author]),
+        ("reviewer", &[Role::Reviewer]),
+        ("reviewer2", &[Role::Reviewer]),
+        ("publisher", &[Role::Publisher]),
+        ("agent", &[Role::Agent]),
+    ];
+    for (name, roles) in users {
+        let role = roles[0];
+        let user = kb
+            .store
+            .create_user(name, name, "x", &Roles(roles.to_vec()), clock.now_utc())
+            .await
+            .unwrap();
+        let (full, prefix, hash) = omnikb::auth::new_api_key().unwrap();
+        let scope = if role == Role::Agent {
+            ApiScope::Agent
+        } else {
+            ApiScope::Editor
+        };
+        kb.store
+            .create_api_key(name, &prefix, &hash, scope, Some(user.id), clock.now_utc())
+            .await
+            .unwrap();
+        keys.insert(name, full);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = Config::from_env(std::env::temp_dir(), listener.local_addr().unwrap());
+    let state = AppState::new(kb.clone(), config);
+    tokio::spawn(omnikb::run(state, listener, std::future::pending()));
+    Server {
+        base,
+        clock,
+        kb,
+        keys,
+        http: reqwest::Client::new(),
+    }
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> chrono::DateTime<Utc>;
+}
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> chrono::DateTime<Utc> {
+        omnikb::service::Clock::now(self)
+    }
+}
+
+impl Server {
+    async fn call(
+        &self,
+        who: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = self.keys.get(who) {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn act(
+        &self,
+        who: &str,
+        id: &str,
+        action: &str,
+        comment: Option<&str>,
+        at: Option<&str>,
+    ) -> (u16, Value) {
+        let mut body = json!({"action": action});
+        if let Some(c) = comment {
+            body["comment"] = json!(c);
+        }
+        if let Some(a) = at {
+            body["at"] = json!(a);
+        }
+        self.call(
+            who,
+            reqwest::Method::POST,
+            &format!("/api/v1/articles/{id}/transitions"),
+            Some(body),
+        )
+        .await
+    }
+
+    async fn public_status(&self, id: &str) -> u16 {
+        self.call(
+            "nobody",
+            reqwest::Method::GET,
+            &format!("/api/v1/articles/{id}"),
+            None,
+        )
+        .await
+        .0
+    }
+}
+
+fn article(title: &str, step: &str) -> Value {
+    json!({
+        "slug": "router-reset", "type": "troubleshooting", "locale": "zh-CN", "title": title,
+        "category": "宽带/故障", "tags": ["路由器"],
+        "expires_at": "2026-12-31T16:00:00Z",
+        "fields": {"issue": "路由器指示灯全灭，无法上网。", "cause": "路由器死机。", "internal_notes": "先查BSS是否欠费停机。"},
+        "body": format!("1. {step}\n2. 等待两分钟后再试。\n"),
+    })
+}
+
+#[tokio::test]
+async fn a_whole_article_life_over_http() {
+    for db in db::databases().await {
+        let label = db.label;
+        let s = start(db.store.clone()).await;
+        use reqwest::Method as M;
+
+        // Bad input: a schema violation answers 422 with field details; nothing is saved.
+        let mut bad = article("路由器重启", "拔掉电源。");
+        bad["fields"]["issue"] = json!("");
+        bad["fields"]["colour"] = json!("red");
+        let (st, problem) = s
+            .call("author", M::POST, "/api/v1/articles", Some(bad))
+            .await;
+        assert_eq!(st, 422, "{label}: {problem}");
+        let paths: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&"/fields/issue") && paths.contains(&"/fields/colour"),
+            "{label}: {problem}"
+        );
+        assert!(
+            problem["errors"][0]["message_zh"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert_eq!(
+            s.kb.store.count_articles().await.unwrap(),
+            0,
+            "{label}: nothing half-saved"
+        );
+        // An agent key may not write; no key at all is 401.
+        assert_eq!(
+            s.call(
+                "agent",
+                M::POST,
+                "/api/v1/articles",
+                Some(article("x", "y"))
+            )
+            .await
+            .0,
+            403,
+            "{label}"
+        );
+        assert_eq!(
+            s.call(
+                "nobody",
+                M::POST,
+                "/api/v1/articles",
+                Some(article("x", "y"))
+            )
+            .await
+            .0,
+            401,
+            "{label}"
+        );
+        // Malformed JSON is a problem+json 400, not a panic.
+        let raw = s
+            .http
+            .post(format!("{}/api/v1/articles", s.base))
+            .bearer_auth(&s.keys["author"])
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raw.status(), 400, "{label}");
+        assert_eq!(raw.headers()["content-type"], "application/problem+json");
+
+        // The author drafts and submits.
+        let (st, created) = s
+            .call(
+                "author",
+                M::POST,
+                "/api/v1/articles",
+                Some(article("路由器重启", "拔掉路由器电源，等待30秒。")),
+            )
+            .await;
+        assert_eq!(st, 201, "{label}: {created}");
+        let id = created["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            s.act("author", &id, "submit", None, None).await.0,
+            200,
+            "{label}"
+        );
+        // The author's own approval is refused by the four-eyes rule.
+        let (st, p) = s.act("author", &id, "approve", None, None).await;
+        assert_eq!(st, 403, "{label}: {p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("four-eyes"),
+            "{label}: {p}"
+        );
+        // A reviewer rejects without a comment: 400; with one: back to draft.
+        assert_eq!(
+            s.act("reviewer", &id, "reject", None, None).await.0,
+            400,
+            "{label}"
+        );
+        let (st, out) = s
+            .act(
+                "reviewer",
+                &id,
+                "reject",
+                Some("第一步请写清楚等待多久。"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (st, out["to"].as_str()),
+            (200, Some("draft")),
+            "{label}: {out}"
+        );
+        // Publishing a draft is the wrong state: 409.
+        assert_eq!(
+            s.act("publisher", &id, "publish", None, None).await.0,
+            409,
+            "{label}"
+        );
+
+        // The author fixes and resubmits (optimistic concurrency on the base revision).
+        let fixed = article("路由器重启", "拔掉路由器电源，等待30秒后插回。");
+        let (st, p) = s
+            .call(
+                "author",
+                M::PUT,
+                &format!("/api/v1/articles/{id}/draft?base_revision=9"),
+                Some(fixed.clone()),
+            )
+            .await;
+        assert_eq!(st, 409, "{label}: stale base is a conflict: {p}");
+        assert_eq!(
+            (p["latest_revision"].as_i64(), p["base_revision"].as_i64()),
+            (Some(1), Some(9)),
+            "{label}: {p}"
+        );
+        let (st, r2) = s
+            .call(
+                "author",
+                M::PUT,
+                &format!("/api/v1/articles/{id}/draft?base_revision=1"),
+                Some(fixed),
+            )
+            .await;
+        assert_eq!((st, r2["number"].as_i64()), (200, Some(2)), "{label}: {r2}");
+        assert_eq!(
+            s.act("author", &id, "submit", None, None).await.0,
+            200,
+            "{label}"
+        );
+        let (st, out) = s.act("reviewer", &id, "approve", None, None).await;
+        assert_eq!(
+            (st, out["to"].as_str()),
+            (200, Some("approved")),
+            "{label}: {out}"
+        );
+        // The author may not publish their own change either, despite the publisher role.
+        assert_eq!(
+            s.act("author", &id, "publish", None, None).await.0,
+            403,
+            "{label}"
+        );
+
+        // A publisher schedules it; the clock passes the time and it is published.
+        assert_eq!(
+            s.act(
+                "publisher",
+                &id,
+                "schedule",
+                None,
+                Some("2026-11-22T08:00:00Z")
+            )
+            .await
+            .0,
+            400,
+            "{label}: past time"
+        );
+        let (st, out) = s
+            .act(
+                "publisher",
+                &id,
+                "schedule",
+                None,
+                Some("2026-11-23T01:00:00Z"),
+            )
+            .await;
+        assert_eq!(
+            (st, out["to"].as_str()),
+            (200, Some("scheduled")),
+            "{label}: {out}"
+        );
+        assert_eq!(
+            s.public_status(&id).await,
+            404,
+            "{label}: not live before its time"
+        );
+        s.clock.advance(Duration::hours(17));
+        let report = s.kb.run_scheduler().await.unwrap();
+        assert_eq!(report.published.len(), 1, "{label}");
+        assert_eq!(
+            s.public_status(&id).await,
+            200,
+            "{label}: live after the scheduler ran"
+        );
+        let (_, live) = s
+            .call("nobody", M::GET, &format!("/api/v1/articles/{id}"), None)
+            .await;
+        assert!(
+            live["fields"].get("internal_notes").is_none(),
+            "{label}: internal field leaked: {live}"
+        );
+        assert!(live["review_by"].is_null() || live["review_by"].is_string());
+
+        // A new draft is reviewed while the old revision stays live.
+        let v3 = article("路由器重启（新版）", "按住复位键5秒。");
+        let (st, _) = s
+            .call(
+                "author2",
+                M::PUT,
+                &format!("/api/v1/articles/{id}/draft?base_revision=2"),
+                Some(v3),
+            )
+            .await;
+        assert_eq!(st, 200, "{label}");
+        assert_eq!(
+            s.act("author2", &id, "submit", None, None).await.0,
+            200,
+            "{label}"
+        );
+        let (_, live) = s
+            .call("nobody", M::GET, &format!("/api/v1/articles/{id}"), None)
+            .await;
+        assert_eq!(
+            live["title"], "路由器重启",
+            "{label}: the published revision stays live during review"
+        );
+        assert_eq!(
+            s.act("reviewer2", &id, "approve", None, None).await.0,
+            200,
+            "{label}"
+        );
+        assert_eq!(
+            s.act("publisher", &id, "publish", None, None).await.0,
+            200,
+            "{label}"
+        );
+        let (_, live) = s
+            .call("nobody", M::GET, &format!("/api/v1/articles/{id}"), None)
+            .await;
+        assert_eq!(
+            (live["title"].as_str(), live["published_revision"].as_i64()),
+            (Some("路由器重启（新版）"), Some(3)),
+            "{label}: {live}"
+        );
+
+        // It expires and leaves the customer channels; agents still see it, marked.
+        s.clock
+            .set(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(
+            s.public_status(&id).await,
+            404,
+            "{label}: expired knowledge is gone from customers"
+        );
+        let (st, agent_view) = s
+            .call("agent", M::GET, &format!("/api/v1/articles/{id}"), None)
+            .await;
+        assert_eq!(
+            (st, agent_view["validity"].as_str()),
+            (200, Some("expired")),
+            "{label}: {agent_view}"
+        );
+        let report = s.kb.run_scheduler().await.unwrap();
+        assert_eq!(report.expired.len(), 1, "{label}: one expiry event");
+        assert!(
+            s.kb.run_scheduler().await.unwrap().expired.is_empty(),
+            "{label}: and only once"
+        );
+
+        // The history shows every step with a correct diff.
+        let (st, hist) = s
+            .call(
+                "reviewer",
+                M::GET,
+                &format!("/api/v1/articles/{id}/revisions"),
+                None,
+            )
+            .await;
+        assert_eq!(st, 200, "{label}");
+        let actions: Vec<&str> = hist["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "submit", "reject", "submit", "approve", "schedule", "publish", "submit",
+                "approve", "publish"
+            ],
+            "{label}"
+        );
+        assert_eq!(
+            hist["transitions"][1]["comment"],
+            "第一步请写清楚等待多久。"
+        );
+        assert_eq!(
+            hist["transitions"][5]["actor"], "system",
+            "{label}: the scheduler published"
+        );
+        let (_, d) = s
+            .call(
+                "reviewer",
+                M::GET,
+                &format!("/api/v1/articles/{id}/diff?from=2&to=3"),
+                None,
+            )
+            .await;
+        let changed: Vec<&str> = d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(changed, ["title"], "{label}: {d}");
+        let ins: Vec<&str> = d["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["op"] == "insert")
+            .map(|l| l["text"].as_str().unwrap())
+            .collect();
+        let del: Vec<&str> = d["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["op"] == "delete")
+            .map(|l| l["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            (ins, del),
+            (
+                vec!["1. 按住复位键5秒。"],
+                vec!["1. 拔掉路由器电源，等待30秒后插回。"]
+            ),
+            "{label}"
+        );
+
+        // A rollback produces a new draft with the old content, which goes through review.
+        let (st, rb) = s
+            .call(
+                "author",
+                M::POST,
+                &format!("/api/v1/articles/{id}/rollback"),
+                Some(json!({"revision": 2})),
+            )
+            .await;
+        assert_eq!(
+            (st, rb["number"].as_i64(), rb["state"].as_str()),
+            (201, Some(4), Some("draft")),
+            "{label}: {rb}"
+        );
+        assert_eq!(rb["article"]["title"], "路由器重启");
+
+        // Every transition wrote a verifiable audit row.
+        assert!(
+            matches!(
+                s.kb.store.verify_audit().await.unwrap(),
+                omnikb::store::AuditVerdict::Intact { .. }
+            ),
+            "{label}"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_routes() {
+    let store = Store::open_sqlite_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let s = start(store).await;
+    let (st, doc) = s
+        .call("nobody", reqwest::Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(st, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/articles",
+        "/api/v1/articles/{ref}/transitions",
+        "/api/v1/articles/{ref}/diff",
+        "/api/v1/schemas",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "missing {path}");
+    }
+}
