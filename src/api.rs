@@ -10,9 +10,10 @@ mod health;
 mod json;
 pub mod openapi;
 mod schemas;
+pub mod session;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 pub use articles::LocaleQuery;
 pub use caller::Caller;
@@ -26,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/schemas", get(schemas::list))
+        .route(
+            "/api/v1/session",
+            post(session::login).merge(delete(session::logout)),
+        )
         .route("/api/v1/articles", post(authoring::create))
         .route("/api/v1/articles/{reference}", get(articles::get_article))
         .route(

@@ -35,6 +35,7 @@ pub struct AppInner {
     pub kb: Kb,
     pub config: Config,
     pub metrics: Metrics,
+    pub login_limiter: crate::api::session::LoginLimiter,
 }
 
 #[derive(Clone)]
@@ -53,6 +54,7 @@ impl AppState {
             kb,
             config,
             metrics: Metrics::default(),
+            login_limiter: Default::default(),
         }))
     }
 }

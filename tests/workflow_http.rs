@@ -555,3 +555,76 @@ async fn openapi_document_lists_the_routes() {
         assert!(doc["paths"].get(path).is_some(), "missing {path}");
     }
 }
+
+#[tokio::test]
+async fn password_login_cookie_csrf_and_rate_limit() {
+    let store = Store::open_sqlite_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let s = start(store).await;
+    let hash = omnikb::auth::hash_password("correct horse battery").unwrap();
+    s.kb.store
+        .create_user(
+            "lin",
+            "林编辑",
+            &hash,
+            &Roles(vec![Role::Author]),
+            s.clock.now_utc(),
+        )
+        .await
+        .unwrap();
+    let login = |pw: &'static str, ip: &'static str| {
+        s.http
+            .post(format!("{}/api/v1/session", s.base))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"name": "lin", "password": pw}))
+            .send()
+    };
+    let bad = login("wrong password", "10.0.0.1").await.unwrap();
+    assert_eq!(bad.status(), 401);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let ok = login("correct horse battery", "10.0.0.1").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session: Value = ok.json().await.unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    let cookie_pair = cookie.split(';').next().unwrap().to_string();
+
+    // A cookie write without the CSRF token is refused; with it, it works.
+    let body = article("路由器重启", "拔掉电源。");
+    let no_csrf = s
+        .http
+        .post(format!("{}/api/v1/articles", s.base))
+        .header("cookie", &cookie_pair)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    assert_eq!(s.kb.store.count_articles().await.unwrap(), 0);
+    let with_csrf = s
+        .http
+        .post(format!("{}/api/v1/articles", s.base))
+        .header("cookie", &cookie_pair)
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_csrf.status(), 201);
+
+    // Five failures lock the account (from any address) for 15 minutes.
+    for _ in 0..5 {
+        assert_eq!(login("nope nope", "10.0.0.2").await.unwrap().status(), 401);
+    }
+    assert_eq!(
+        login("correct horse battery", "10.0.0.3")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+}

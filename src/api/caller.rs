@@ -1,8 +1,8 @@
 //! Who is calling: an API key (`Authorization: Bearer okb_…`) or nobody.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 
 use crate::error::AppError;
 use crate::service::authoring::Actor;
@@ -12,7 +12,14 @@ use crate::store::{ApiScope, User};
 #[derive(Debug, Clone)]
 pub enum Caller {
     Anonymous,
-    Key { scope: ApiScope, user: Option<User> },
+    Key {
+        scope: ApiScope,
+        user: Option<User>,
+    },
+    /// A studio user logged in with a password (session cookie).
+    Session {
+        user: User,
+    },
 }
 
 impl Caller {
@@ -23,7 +30,7 @@ impl Caller {
             Caller::Key {
                 scope: ApiScope::Agent | ApiScope::Editor | ApiScope::Admin,
                 ..
-            }
+            } | Caller::Session { .. }
         )
     }
 
@@ -33,7 +40,8 @@ impl Caller {
             Caller::Key {
                 scope: ApiScope::Editor | ApiScope::Admin,
                 user: Some(u),
-            } => Ok(Actor {
+            }
+            | Caller::Session { user: u } => Ok(Actor {
                 id: Some(u.id),
                 name: u.name.clone(),
                 roles: u.roles.clone(),
@@ -51,7 +59,8 @@ impl Caller {
             Caller::Key {
                 scope: ApiScope::Editor | ApiScope::Admin,
                 ..
-            } => Ok(()),
+            }
+            | Caller::Session { .. } => Ok(()),
             Caller::Anonymous => Err(AppError::Unauthorized),
             Caller::Key { .. } => Err(AppError::Forbidden(
                 "this needs an editor or admin key".into(),
@@ -62,6 +71,7 @@ impl Caller {
     pub fn user(&self) -> Option<&User> {
         match self {
             Caller::Key { user, .. } => user.as_ref(),
+            Caller::Session { user } => Some(user),
             Caller::Anonymous => None,
         }
     }
@@ -75,7 +85,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Caller::Anonymous);
+            return from_session(parts, state).await;
         };
         let text = value.to_str().map_err(|_| AppError::Unauthorized)?;
         let key = text
@@ -120,4 +130,42 @@ impl FromRequestParts<AppState> for Caller {
             user,
         })
     }
+}
+
+/// A session cookie, if present and valid. A state-changing request made with a cookie
+/// must carry the session's CSRF token in `X-CSRF-Token` (or a form field checked by the
+/// studio), because browsers send cookies on cross-site requests too.
+async fn from_session(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
+    let Some(token) = super::session::session_token(&parts.headers) else {
+        return Ok(Caller::Anonymous);
+    };
+    let Some(session) = state
+        .kb
+        .store
+        .session(&crate::auth::session_hash(&token), state.kb.now())
+        .await?
+    else {
+        return Ok(Caller::Anonymous);
+    };
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !crate::util::constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+            return Err(AppError::Forbidden(
+                "missing or wrong CSRF token (X-CSRF-Token)".into(),
+            ));
+        }
+    }
+    let user = state
+        .kb
+        .store
+        .user_by_id(session.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthorized)?;
+    Ok(Caller::Session { user })
 }

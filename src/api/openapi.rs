@@ -4,13 +4,15 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{articles, authoring, schemas};
+use super::{articles, authoring, schemas, session};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "omnikb API", description = "Publish once, update everywhere: contact-center knowledge for web, IVR, agent desk, bots and SMS. Errors are application/problem+json (RFC 9457)."),
     paths(
         schemas::list,
+        session::login,
+        session::logout,
         articles::get_article,
         articles::get_render,
         authoring::create,
