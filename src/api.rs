@@ -3,6 +3,7 @@
 //! Handlers parse, call one function of the service layer, and map the result; view
 //! types (what the API returns) are separate from domain types.
 
+mod admin;
 mod articles;
 mod authoring;
 mod caller;
@@ -27,6 +28,17 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/schemas", get(schemas::list))
+        .route(
+            "/api/v1/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route(
+            "/api/v1/apikeys",
+            get(admin::list_keys).post(admin::create_key),
+        )
+        .route("/api/v1/apikeys/{id}", delete(admin::revoke_key))
+        .route("/api/v1/review-due", get(admin::review_due))
+        .route("/api/v1/translations/{key}", get(admin::translations))
         .route(
             "/api/v1/session",
             post(session::login).merge(delete(session::logout)),

@@ -49,7 +49,13 @@ async fn start(store: Store) -> Server {
         let role = roles[0];
         let user = kb
             .store
-            .create_user(name, name, "x", &Roles(roles.to_vec()), clock.now_utc())
+            .create_user(
+                &format!("t-{name}"),
+                name,
+                "x",
+                &Roles(roles.to_vec()),
+                clock.now_utc(),
+            )
             .await
             .unwrap();
         let (full, prefix, hash) = omnikb::auth::new_api_key().unwrap();
@@ -626,5 +632,178 @@ async fn password_login_cookie_csrf_and_rate_limit() {
             .unwrap()
             .status(),
         429
+    );
+}
+
+#[tokio::test]
+async fn admin_keys_review_due_and_translation_status() {
+    let store = Store::open_sqlite_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let s = start(store).await;
+    let scratch = tempfile::tempdir().unwrap();
+    omnikb::demo::load(&s.kb, scratch.path()).await.unwrap();
+    let admin = s.kb.store.user_by_name("admin").await.unwrap().unwrap();
+    let (full, prefix, hash) = omnikb::auth::new_api_key().unwrap();
+    s.kb.store
+        .create_api_key(
+            "root",
+            &prefix,
+            &hash,
+            ApiScope::Admin,
+            Some(admin.id),
+            s.clock.now_utc(),
+        )
+        .await
+        .unwrap();
+    let call = |method: reqwest::Method, path: &str, key: &str, body: Option<Value>| {
+        let mut r = s
+            .http
+            .request(method, format!("{}{path}", s.base))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send()
+    };
+    // Admins create keys (shown once) and revoke them; a revoked key stops working.
+    let created: Value = call(
+        reqwest::Method::POST,
+        "/api/v1/apikeys",
+        &full,
+        Some(json!({"name": "chatbot", "scope": "bot"})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let bot_key = created["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            "/api/v1/articles/broadband-no-internet?locale=zh-CN",
+            &bot_key,
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let listed: Value = call(reqwest::Method::GET, "/api/v1/apikeys", &full, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("key").is_none()),
+        "keys are never listed in clear"
+    );
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/apikeys/{id}"),
+            &full,
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            "/api/v1/articles/broadband-no-internet?locale=zh-CN",
+            &bot_key,
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
+    // Non-admins may not list users.
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            "/api/v1/users",
+            &s.keys["author"],
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
+    // A bot key never sees internal articles.
+    // (the revoked key above is gone; make a fresh one)
+    let bot2: Value = call(
+        reqwest::Method::POST,
+        "/api/v1/apikeys",
+        &full,
+        Some(json!({"name": "bot2", "scope": "bot"})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            "/api/v1/articles/agent-complaint-escalation?locale=zh-CN",
+            bot2["key"].as_str().unwrap(),
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+
+    // Review due: the demo has an article whose review date has passed.
+    let due: Value = call(reqwest::Method::GET, "/api/v1/review-due", &full, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        due.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["slug"] == "international-roaming" && d["overdue"] == true),
+        "{due}"
+    );
+
+    // Translation status: both locales published.
+    let group: Value = call(
+        reqwest::Method::GET,
+        "/api/v1/translations/broadband-no-internet",
+        &full,
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let statuses: Vec<(&str, &str)> = group["translations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["locale"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("zh-CN", "published"), ("en", "published")],
+        "{group}"
     );
 }

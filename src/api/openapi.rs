@@ -4,13 +4,20 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{articles, authoring, schemas, session};
+use super::{admin, articles, authoring, schemas, session};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "omnikb API", description = "Publish once, update everywhere: contact-center knowledge for web, IVR, agent desk, bots and SMS. Errors are application/problem+json (RFC 9457)."),
     paths(
         schemas::list,
+        admin::list_users,
+        admin::create_user,
+        admin::list_keys,
+        admin::create_key,
+        admin::revoke_key,
+        admin::review_due,
+        admin::translations,
         session::login,
         session::logout,
         articles::get_article,
