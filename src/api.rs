@@ -7,11 +7,13 @@ mod admin;
 mod articles;
 mod authoring;
 mod caller;
+mod events;
 mod health;
 mod json;
 pub mod openapi;
 mod schemas;
 pub mod session;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -28,6 +30,20 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/schemas", get(schemas::list))
+        .route("/api/v1/events", get(events::stream))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route(
             "/api/v1/users",
             get(admin::list_users).post(admin::create_user),

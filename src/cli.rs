@@ -428,6 +428,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The event sinks of this build (the search index joins here).
+fn hub_sinks(_kb: &Kb) -> Vec<Arc<dyn crate::publish::EventSink>> {
+    Vec::new()
+}
+
 fn read_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -474,13 +479,10 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     println!("omnikb listening on http://{}", listener.local_addr()?);
-    let scheduler = tokio::spawn(crate::service::scheduler_loop(
-        kb.clone(),
-        std::time::Duration::from_secs(1),
-    ));
-    let state = AppState::new(kb.clone(), config);
+    let background = crate::publish::start_background(&kb, hub_sinks(&kb));
+    let state = AppState::with_hub(kb.clone(), config, background.hub.clone());
     crate::run(state, listener, crate::shutdown_signal()).await?;
-    scheduler.abort();
+    background.stop();
     kb.store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -82,6 +82,9 @@ pub struct Kb {
     renderers: Arc<RwLock<Registry>>,
     pub site: Arc<SiteSettings>,
     pub clock: Arc<dyn Clock>,
+    /// Poked after every write that appends events, so this node's publisher and
+    /// webhook loop react at once instead of at their next poll.
+    pub wake: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Kb {
@@ -98,11 +101,17 @@ impl Kb {
             renderers: Arc::new(RwLock::new(renderers)),
             site: Arc::new(site),
             clock,
+            wake: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Wakes the event followers on this node.
+    pub fn changed(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The schemas in force (a cheap clone of an `Arc`).

@@ -36,6 +36,8 @@ pub struct AppInner {
     pub config: Config,
     pub metrics: Metrics,
     pub login_limiter: crate::api::session::LoginLimiter,
+    /// Live events of this node's publisher (SSE).
+    pub hub: crate::publish::Hub,
 }
 
 #[derive(Clone)]
@@ -50,11 +52,16 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(kb: Kb, config: Config) -> Self {
+        Self::with_hub(kb, config, Default::default())
+    }
+
+    pub fn with_hub(kb: Kb, config: Config, hub: crate::publish::Hub) -> Self {
         AppState(Arc::new(AppInner {
             kb,
             config,
             metrics: Metrics::default(),
             login_limiter: Default::default(),
+            hub,
         }))
     }
 }

@@ -15,6 +15,7 @@ mod events;
 mod rows;
 mod snippets;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,6 +35,7 @@ pub use events::{Event, EventKind};
 pub use rows::StoredRender;
 pub use snippets::{Snippet, SnippetRevision};
 pub use users::{ApiKey, ApiScope, Session, User};
+pub use webhooks::{Delivery, Enqueue, NewWebhook, Webhook};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -4,13 +4,19 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, articles, authoring, schemas, session};
+use super::{admin, articles, authoring, events, schemas, session, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "omnikb API", description = "Publish once, update everywhere: contact-center knowledge for web, IVR, agent desk, bots and SMS. Errors are application/problem+json (RFC 9457)."),
     paths(
         schemas::list,
+        events::stream,
+        webhooks::create,
+        webhooks::list,
+        webhooks::delete,
+        webhooks::deliveries,
+        webhooks::redeliver,
         admin::list_users,
         admin::create_user,
         admin::list_keys,

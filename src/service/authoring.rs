@@ -454,6 +454,7 @@ impl Kb {
             review_by,
         };
         let seq = self.store.apply_transition(&record).await?;
+        self.changed();
         if matches!(
             outcome.to,
             RevisionState::Published | RevisionState::Archived | RevisionState::Retired
@@ -550,6 +551,7 @@ impl Kb {
             };
             match self.store.apply_transition(&record).await {
                 Ok(_) => {
+                    self.changed();
                     self.refresh_renders(id).await?;
                     report.published.push((id, n));
                 }
@@ -586,6 +588,12 @@ impl Kb {
             {
                 report.review_due.push(live.article_id);
             }
+        }
+        if !(report.expired.is_empty()
+            && report.became_effective.is_empty()
+            && report.review_due.is_empty())
+        {
+            self.changed();
         }
         Ok(report)
     }

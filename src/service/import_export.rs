@@ -222,6 +222,7 @@ impl Kb {
             done += 1;
             progress(done, total);
         }
+        self.changed();
         Ok(report)
     }
 

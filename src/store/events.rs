@@ -155,3 +155,14 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Claims a once-per-cluster job by name; true for exactly one caller.
+    pub async fn claim_once(&self, name: &str) -> Result<bool> {
+        with_pool!(self, pool => {
+            let n = sqlx::query("INSERT INTO claims (name, at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(name).bind(crate::util::now()).execute(pool).await?.rows_affected();
+            Ok(n == 1)
+        })
+    }
+}
