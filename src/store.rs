@@ -35,7 +35,7 @@ pub use events::{Event, EventKind};
 pub use rows::StoredRender;
 pub use snippets::{Snippet, SnippetRevision};
 pub use users::{ApiKey, ApiScope, Session, User};
-pub use webhooks::{Delivery, Enqueue, NewWebhook, Webhook};
+pub use webhooks::{Delivery, DeliveryOutcome, Enqueue, NewWebhook, Webhook};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -110,6 +110,18 @@ macro_rules! delivery_from_row {
     }};
 }
 
+/// The outcome of one delivery attempt. `retry_at: None` with `ok == false` marks the
+/// delivery dead; `disable_after` failures in a row disable the webhook.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryOutcome<'a> {
+    pub ok: bool,
+    pub status_code: Option<i64>,
+    pub error: Option<&'a str>,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+    pub disable_after: i64,
+}
+
 /// A delivery row to enqueue.
 #[derive(Debug, Clone)]
 pub struct Enqueue {
@@ -218,17 +230,16 @@ impl Store {
         })
     }
 
-    /// Records an attempt's outcome. `retry_at: None` with `ok == false` marks it dead.
-    pub async fn finish_delivery(
-        &self,
-        d: &Delivery,
-        ok: bool,
-        status_code: Option<i64>,
-        error: Option<&str>,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-        disable_after: i64,
-    ) -> Result<()> {
+    /// Records an attempt's outcome.
+    pub async fn finish_delivery(&self, d: &Delivery, o: &DeliveryOutcome<'_>) -> Result<()> {
+        let DeliveryOutcome {
+            ok,
+            status_code,
+            error,
+            retry_at,
+            now,
+            disable_after,
+        } = *o;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if ok {
