@@ -211,19 +211,15 @@ async fn attempt(kb: Kb, client: reqwest::Client, hook: Webhook, d: Delivery) {
     };
     let retry_at: Option<DateTime<Utc>> = (!ok && d.attempts < MAX_ATTEMPTS)
         .then(|| now + backoff(d.attempts, rand::thread_rng().gen_range(0.5..1.5)));
-    if let Err(e) = kb
-        .store
-        .finish_delivery(
-            &d,
-            ok,
-            code,
-            err.as_deref(),
-            retry_at,
-            kb.now(),
-            DISABLE_AFTER,
-        )
-        .await
-    {
+    let outcome = crate::store::DeliveryOutcome {
+        ok,
+        status_code: code,
+        error: err.as_deref(),
+        retry_at,
+        now: kb.now(),
+        disable_after: DISABLE_AFTER,
+    };
+    if let Err(e) = kb.store.finish_delivery(&d, &outcome).await {
         tracing::warn!(delivery = d.id, error = %e, "could not record delivery outcome");
     }
     if !ok {
