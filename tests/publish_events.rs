@@ -231,7 +231,7 @@ async fn publish_reaches_sse_and_signed_webhooks_and_snippets_fan_out() {
         let publish_seq: i64 = seen
             .lines()
             .filter_map(|l| l.strip_prefix("id: "))
-            .last()
+            .next_back()
             .unwrap()
             .trim()
             .parse()
