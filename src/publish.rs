@@ -226,3 +226,23 @@ pub fn start_background(kb: &Kb, sinks: Vec<Arc<dyn EventSink>>) -> Background {
         tasks: vec![publisher, scheduler, hooks],
     }
 }
+
+/// Re-renders every published article whose stored renders are missing or stale.
+pub async fn reconcile_renders(kb: &Kb) {
+    match kb.store.stale_renders().await {
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::info!(
+                    articles = ids.len(),
+                    "re-rendering articles with stale renders"
+                );
+            }
+            for id in ids {
+                if let Err(e) = kb.refresh_renders(id).await {
+                    tracing::error!(article = %id, error = %e, "re-render failed");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot look for stale renders"),
+    }
+}

@@ -135,11 +135,27 @@ impl Kb {
 
 /// Runs the scheduler every `every` until the task is dropped. Errors are logged and
 /// the loop goes on: a database hiccup must not stop timed publishing for good.
+/// Only the node holding the leader lock runs it; the others retry every tick and take
+/// over when the leader's database session ends.
 pub async fn scheduler_loop(kb: Kb, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut leader: Option<crate::store::LeaderLock> = None;
     loop {
         tick.tick().await;
+        if leader.is_none() {
+            match kb.store.try_scheduler_lock().await {
+                Ok(Some(lock)) => {
+                    tracing::info!("this node runs the scheduler");
+                    leader = Some(lock);
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the scheduler lock");
+                    continue;
+                }
+            }
+        }
         match kb.run_scheduler().await {
             Ok(report) if !report.published.is_empty() || !report.expired.is_empty() => {
                 tracing::info!(

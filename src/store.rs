@@ -31,7 +31,7 @@ pub use articles::{
 };
 pub use audit::{AuditEntry, AuditVerdict};
 pub use error::StoreError;
-pub use events::{Event, EventKind};
+pub use events::{Event, EventKind, LeaderLock};
 pub use rows::StoredRender;
 pub use snippets::{Snippet, SnippetRevision};
 pub use users::{ApiKey, ApiScope, Session, User};

@@ -166,3 +166,80 @@ impl Store {
         })
     }
 }
+
+/// Held by the node that runs the scheduler. On PostgreSQL it keeps a session-level
+/// advisory lock on its own connection: when the node dies, its session ends, the lock
+/// is released and another node takes over at its next tick.
+pub struct LeaderLock {
+    _conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+impl Drop for LeaderLock {
+    fn drop(&mut self) {
+        // Returning the connection to the pool would keep the session, and the lock,
+        // alive: detach it so it closes and the lock is released for another node.
+        if let Some(conn) = self._conn.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+/// The advisory lock key of the scheduler ("omnikb-s").
+const SCHEDULER_LOCK: i64 = 0x6f6d_6e69_6b62_2d73;
+
+impl Store {
+    /// Tries to become the scheduler leader. SQLite has one node: always granted.
+    pub async fn try_scheduler_lock(&self) -> Result<Option<LeaderLock>> {
+        match &self.backend {
+            super::Backend::Sqlite(_) => Ok(Some(LeaderLock { _conn: None })),
+            super::Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(SCHEDULER_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(got.then_some(LeaderLock { _conn: Some(conn) }))
+            }
+        }
+    }
+
+    /// On PostgreSQL, calls `on_event` whenever any node commits an event (LISTEN/NOTIFY);
+    /// reconnects on errors. Returns at once on SQLite.
+    pub async fn listen_events(&self, on_event: impl Fn() + Send + 'static) {
+        let super::Backend::Postgres(pool) = &self.backend else {
+            return;
+        };
+        loop {
+            match sqlx::postgres::PgListener::connect_with(pool).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen("omnikb_events").await {
+                        tracing::warn!(error = %e, "LISTEN failed");
+                    } else {
+                        loop {
+                            match listener.recv().await {
+                                Ok(_) => on_event(),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "event notifications interrupted; reconnecting");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for events; polling only"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Published articles whose stored renders are missing or not of the live revision.
+    pub async fn stale_renders(&self) -> Result<Vec<ArticleId>> {
+        with_pool!(self, pool => {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT a.id FROM articles a WHERE a.published_revision IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM renders r WHERE r.article_id = a.id AND r.revision = a.published_revision) ORDER BY a.id")
+                .fetch_all(pool).await?;
+            Ok(ids.into_iter().map(ArticleId).collect())
+        })
+    }
+}

@@ -12,6 +12,11 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The PostgreSQL schema this test owns, if any.
+    pub fn schema_name(&self) -> Option<&str> {
+        self.schema.as_ref().map(|(_, s)| s.as_str())
+    }
+
     pub async fn cleanup(self) {
         self.store.close().await;
         if let Some((url, schema)) = self.schema
