@@ -429,7 +429,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The event sinks of this build (the search index joins here).
-fn hub_sinks(_kb: &Kb) -> Vec<Arc<dyn crate::publish::EventSink>> {
+pub async fn default_sinks(_kb: &Kb) -> Vec<Arc<dyn crate::publish::EventSink>> {
     Vec::new()
 }
 
@@ -479,7 +479,7 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     println!("omnikb listening on http://{}", listener.local_addr()?);
-    let background = crate::publish::start_background(&kb, hub_sinks(&kb));
+    let background = crate::publish::start_background(&kb, default_sinks(&kb).await);
     let state = AppState::with_hub(kb.clone(), config, background.hub.clone());
     crate::run(state, listener, crate::shutdown_signal()).await?;
     background.stop();

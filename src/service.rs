@@ -124,6 +124,11 @@ impl Kb {
         *self.schemas.write() = schemas;
     }
 
+    /// The search index of this node, when the build has one.
+    pub fn search(&self) -> Option<()> {
+        None
+    }
+
     pub fn renderers(&self) -> Registry {
         self.renderers.read().clone()
     }
