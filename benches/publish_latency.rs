@@ -83,14 +83,13 @@ async fn sse_arrivals(base: &str) -> Arrivals {
             buf.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = buf.find("\n\n") {
                 let ev: String = buf.drain(..end + 2).collect();
-                if ev.contains("event: article.published") {
-                    if let Some(data) = ev.lines().find_map(|l| l.strip_prefix("data: ")) {
-                        if let Ok(v) = serde_json::from_str::<Value>(data) {
-                            a.lock()
-                                .entry(v["article_id"].as_str().unwrap_or_default().to_string())
-                                .or_insert(t);
-                        }
-                    }
+                if ev.contains("event: article.published")
+                    && let Some(data) = ev.lines().find_map(|l| l.strip_prefix("data: "))
+                    && let Ok(v) = serde_json::from_str::<Value>(data)
+                {
+                    a.lock()
+                        .entry(v["article_id"].as_str().unwrap_or_default().to_string())
+                        .or_insert(t);
                 }
             }
         }
