@@ -472,9 +472,19 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
             println!("The database is not empty; the demo was not loaded again.");
         }
     }
-    if let Some(dir) = watch {
-        tracing::warn!(dir = %dir.display(), "--watch is not implemented yet in this build; the folder is not synced");
+    if let Some(dir) = &watch {
+        // Bring the folder in once at start, then follow its changes.
+        crate::watch::sync_articles(&kb, dir).await;
     }
+    let templates = std::path::PathBuf::from("templates");
+    let _watcher = crate::watch::start(
+        kb.clone(),
+        config.schemas_dir.clone(),
+        templates.is_dir().then_some(templates),
+        watch.clone(),
+    )
+    .map_err(|e| tracing::warn!(error = %e, "file watching is off"))
+    .ok();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;

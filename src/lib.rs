@@ -27,6 +27,7 @@ pub mod service;
 pub mod state;
 pub mod store;
 pub mod util;
+pub mod watch;
 pub mod workflow;
 
 use std::time::Instant;
