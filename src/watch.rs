@@ -67,10 +67,9 @@ pub fn start(
                     if let Some((_, kind)) = classify_roots
                         .iter()
                         .find(|(root, _)| path.starts_with(root))
+                        && !kinds.contains(kind)
                     {
-                        if !kinds.contains(kind) {
-                            kinds.push(kind.clone());
-                        }
+                        kinds.push(kind.clone());
                     }
                 }
             }

@@ -348,16 +348,14 @@ impl Kb {
                 .store
                 .article_by_slug(src.slug.as_str(), src.locale.as_str())
                 .await?
-            {
-                if let Some(latest) = self
+                && let Some(latest) = self
                     .store
                     .revision(existing.id, existing.latest_revision)
                     .await?
-                {
-                    if latest.meta == src.meta && latest.body == src.body {
-                        continue;
-                    }
-                }
+                && latest.meta == src.meta
+                && latest.body == src.body
+            {
+                continue;
             }
             let mut report = ImportReport::default();
             self.import_article(src, None, actor_name, &mut report)
