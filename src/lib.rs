@@ -16,6 +16,7 @@ pub mod content;
 pub mod domain;
 pub mod render;
 pub mod schema;
+pub mod search;
 pub mod store;
 pub mod util;
 pub mod workflow;
