@@ -16,32 +16,184 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 const ZH: &[&str] = &[
-    "手机", "套餐", "流量", "话费", "缴费", "停机", "复机", "信号", "营业厅", "补卡", "挂失",
-    "银行卡", "信用卡", "分期", "还款", "账单", "转账", "限额", "手续费", "跨行", "到账", "密码",
-    "重置", "验证码", "光猫", "路由器", "网速", "无线网", "机顶盒", "电视", "漫游", "出国", "境外",
-    "升级", "公告", "投诉", "减免", "规定", "办理", "查询", "申请", "取消", "开通", "故障", "报修",
-    "上门", "安装", "移机", "欠费", "余额", "充值", "积分", "兑换", "优惠", "活动", "合约", "违约金",
-    "实名", "身份证", "号码", "短信", "通话", "分钟", "副卡", "家庭", "宽带账号", "提速", "网络",
+    "手机",
+    "套餐",
+    "流量",
+    "话费",
+    "缴费",
+    "停机",
+    "复机",
+    "信号",
+    "营业厅",
+    "补卡",
+    "挂失",
+    "银行卡",
+    "信用卡",
+    "分期",
+    "还款",
+    "账单",
+    "转账",
+    "限额",
+    "手续费",
+    "跨行",
+    "到账",
+    "密码",
+    "重置",
+    "验证码",
+    "光猫",
+    "路由器",
+    "网速",
+    "无线网",
+    "机顶盒",
+    "电视",
+    "漫游",
+    "出国",
+    "境外",
+    "升级",
+    "公告",
+    "投诉",
+    "减免",
+    "规定",
+    "办理",
+    "查询",
+    "申请",
+    "取消",
+    "开通",
+    "故障",
+    "报修",
+    "上门",
+    "安装",
+    "移机",
+    "欠费",
+    "余额",
+    "充值",
+    "积分",
+    "兑换",
+    "优惠",
+    "活动",
+    "合约",
+    "违约金",
+    "实名",
+    "身份证",
+    "号码",
+    "短信",
+    "通话",
+    "分钟",
+    "副卡",
+    "家庭",
+    "宽带账号",
+    "提速",
+    "网络",
 ];
-const ZH_RARE: &[&str] = &["携号转网", "授权码", "盗刷保障", "信用开机", "群障", "收光功率"];
+const ZH_RARE: &[&str] = &[
+    "携号转网",
+    "授权码",
+    "盗刷保障",
+    "信用开机",
+    "群障",
+    "收光功率",
+];
 const EN: &[&str] = &[
-    "phone", "plan", "data", "bill", "payment", "suspended", "signal", "store", "replacement",
-    "lost", "card", "credit", "installment", "statement", "transfer", "limit", "fee", "bank",
-    "arrived", "password", "reset", "code", "modem", "router", "speed", "wifi", "tv", "box",
-    "roaming", "abroad", "upgrade", "notice", "complaint", "waiver", "policy", "apply", "check",
-    "cancel", "activate", "fault", "repair", "engineer", "install", "move", "balance", "top-up",
-    "points", "offer", "contract", "identity", "number", "text", "minutes", "family", "network",
+    "phone",
+    "plan",
+    "data",
+    "bill",
+    "payment",
+    "suspended",
+    "signal",
+    "store",
+    "replacement",
+    "lost",
+    "card",
+    "credit",
+    "installment",
+    "statement",
+    "transfer",
+    "limit",
+    "fee",
+    "bank",
+    "arrived",
+    "password",
+    "reset",
+    "code",
+    "modem",
+    "router",
+    "speed",
+    "wifi",
+    "tv",
+    "box",
+    "roaming",
+    "abroad",
+    "upgrade",
+    "notice",
+    "complaint",
+    "waiver",
+    "policy",
+    "apply",
+    "check",
+    "cancel",
+    "activate",
+    "fault",
+    "repair",
+    "engineer",
+    "install",
+    "move",
+    "balance",
+    "top-up",
+    "points",
+    "offer",
+    "contract",
+    "identity",
+    "number",
+    "text",
+    "minutes",
+    "family",
+    "network",
 ];
-const EN_RARE: &[&str] = &["porting", "authorization", "chargeback", "reconnection", "outage"];
-const CATS_ZH: &[&str] = &["宽带/故障", "宽带/办理", "手机/套餐", "手机/SIM卡", "账单/缴费", "银行卡/转账", "银行卡/信用卡", "服务/公告"];
-const CATS_EN: &[&str] = &["Broadband/Faults", "Broadband/Orders", "Mobile/Plans", "Mobile/SIM", "Billing/Payments", "Cards/Transfers", "Cards/Credit cards", "Service/Notices"];
-const TYPES: &[&str] = &["faq", "troubleshooting", "procedure", "policy", "announcement"];
+const EN_RARE: &[&str] = &[
+    "porting",
+    "authorization",
+    "chargeback",
+    "reconnection",
+    "outage",
+];
+const CATS_ZH: &[&str] = &[
+    "宽带/故障",
+    "宽带/办理",
+    "手机/套餐",
+    "手机/SIM卡",
+    "账单/缴费",
+    "银行卡/转账",
+    "银行卡/信用卡",
+    "服务/公告",
+];
+const CATS_EN: &[&str] = &[
+    "Broadband/Faults",
+    "Broadband/Orders",
+    "Mobile/Plans",
+    "Mobile/SIM",
+    "Billing/Payments",
+    "Cards/Transfers",
+    "Cards/Credit cards",
+    "Service/Notices",
+];
+const TYPES: &[&str] = &[
+    "faq",
+    "troubleshooting",
+    "procedure",
+    "policy",
+    "announcement",
+];
 
 fn words(rng: &mut StdRng, zh: bool, n: usize) -> String {
     let mut out = Vec::with_capacity(n + 2);
     for _ in 0..n {
         let w = if zh {
-            if rng.gen_bool(0.01) { ZH_RARE.choose(rng) } else { ZH.choose(rng) }
+            if rng.gen_bool(0.01) {
+                ZH_RARE.choose(rng)
+            } else {
+                ZH.choose(rng)
+            }
         } else if rng.gen_bool(0.01) {
             EN_RARE.choose(rng)
         } else {
@@ -73,7 +225,15 @@ fn gen_docs(n: usize) -> Vec<SearchDoc> {
         .map(|i| {
             let zh = rng.gen_bool(0.7);
             let tags: Vec<String> = (0..rng.gen_range(1..4))
-                .map(|_| (if zh { ZH.choose(&mut rng) } else { EN.choose(&mut rng) }).unwrap().to_string())
+                .map(|_| {
+                    (if zh {
+                        ZH.choose(&mut rng)
+                    } else {
+                        EN.choose(&mut rng)
+                    })
+                    .unwrap()
+                    .to_string()
+                })
                 .collect();
             let expired = rng.gen_bool(0.05);
             SearchDoc {
@@ -83,13 +243,24 @@ fn gen_docs(n: usize) -> Vec<SearchDoc> {
                 locale: if zh { Locale::zh_cn() } else { Locale::en() },
                 article_type: TYPES.choose(&mut rng).unwrap().to_string(),
                 title: words(&mut rng, zh, 4),
-                questions: (0..rng.gen_range(0..4)).map(|_| words(&mut rng, zh, 6)).collect(),
+                questions: (0..rng.gen_range(0..4))
+                    .map(|_| words(&mut rng, zh, 6))
+                    .collect(),
                 summary: words(&mut rng, zh, 15),
                 fields_text: words(&mut rng, zh, 10),
                 body_text: words(&mut rng, zh, 80),
-                category: Some((if zh { CATS_ZH } else { CATS_EN }).choose(&mut rng).unwrap().to_string()),
+                category: Some(
+                    (if zh { CATS_ZH } else { CATS_EN })
+                        .choose(&mut rng)
+                        .unwrap()
+                        .to_string(),
+                ),
                 tags,
-                audience: if rng.gen_bool(0.1) { Audience::Internal } else { Audience::Public },
+                audience: if rng.gen_bool(0.1) {
+                    Audience::Internal
+                } else {
+                    Audience::Public
+                },
                 effective_from: None,
                 expires_at: if expired { Some(t(2026, 3, 31)) } else { None },
                 updated_at: t(2026, 11, 1),
@@ -177,7 +348,10 @@ fn main() {
         group.bench_function(*name, |b| b.iter(|| ix.search(q, &syn).expect("search")));
     }
     group.bench_function("suggest_kd", |b| {
-        b.iter(|| ix.suggest("kd", None, AudienceScope::Public, now, 10).expect("suggest"))
+        b.iter(|| {
+            ix.suggest("kd", None, AudienceScope::Public, now, 10)
+                .expect("suggest")
+        })
     });
     group.finish();
     c.final_summary();

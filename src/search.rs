@@ -29,8 +29,7 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
-    Term,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term,
 };
 
 use crate::domain::{ArticleId, Audience, Locale};
@@ -254,10 +253,52 @@ fn build_schema() -> (Schema, Fields) {
 /// Words that carry no topic in a query; dropped unless the query has nothing else.
 static STOPWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     const ZH: &[&str] = &[
-        "怎么", "怎么办", "怎样", "如何", "吗", "呢", "了", "的", "我", "我的", "是", "什么",
-        "为什么", "能", "可以", "要", "办", "一下", "啊", "吧", "呀", "还", "也", "都", "就",
-        "在", "有", "没", "不", "哪", "哪儿", "哪里", "这个", "那个", "你们", "请问", "想",
-        "会", "去", "给", "把", "被", "和", "或", "么", "个",
+        "怎么",
+        "怎么办",
+        "怎样",
+        "如何",
+        "吗",
+        "呢",
+        "了",
+        "的",
+        "我",
+        "我的",
+        "是",
+        "什么",
+        "为什么",
+        "能",
+        "可以",
+        "要",
+        "办",
+        "一下",
+        "啊",
+        "吧",
+        "呀",
+        "还",
+        "也",
+        "都",
+        "就",
+        "在",
+        "有",
+        "没",
+        "不",
+        "哪",
+        "哪儿",
+        "哪里",
+        "这个",
+        "那个",
+        "你们",
+        "请问",
+        "想",
+        "会",
+        "去",
+        "给",
+        "把",
+        "被",
+        "和",
+        "或",
+        "么",
+        "个",
     ];
     const EN: &[&str] = &[
         "a", "an", "the", "is", "are", "was", "i", "i'm", "im", "my", "me", "do", "does", "did",
@@ -438,7 +479,12 @@ impl SearchIndex {
         doc.add_text(f.slug, &d.slug);
         doc.add_text(f.locale, d.locale.as_str());
         doc.add_text(f.article_type, &d.article_type);
-        if let Some(cat) = d.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        if let Some(cat) = d
+            .category
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             doc.add_text(f.category, cat);
             for p in category_prefixes(cat) {
                 doc.add_text(f.category_path, &p);
@@ -557,8 +603,10 @@ impl SearchIndex {
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen = HashSet::new();
-        let content: Vec<&tantivy::tokenizer::Token> =
-            toks.iter().filter(|t| !STOPWORDS.contains(&t.text)).collect();
+        let content: Vec<&tantivy::tokenizer::Token> = toks
+            .iter()
+            .filter(|t| !STOPWORDS.contains(&t.text))
+            .collect();
         let content = if content.is_empty() {
             toks.iter().collect()
         } else {
@@ -568,10 +616,8 @@ impl SearchIndex {
             if !seen.insert(t.text.clone()) {
                 continue;
             }
-            let mut alts: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Should,
-                self.seq_query(&[(0, t.text.clone())], 1.0),
-            )];
+            let mut alts: Vec<(Occur, Box<dyn Query>)> =
+                vec![(Occur::Should, self.seq_query(&[(0, t.text.clone())], 1.0))];
             let n = t.text.chars().count();
             if n >= 5 && t.text.chars().all(|c| c.is_ascii_alphabetic()) {
                 let dist = if n >= 9 { 2 } else { 1 };
@@ -616,7 +662,11 @@ impl SearchIndex {
         }
         // CJK bigrams: robust to segmentation differences in colloquial queries.
         let mut seen_grams = HashSet::new();
-        for g in self.analyze(analysis::GRAMS, q).into_iter().take(MAX_QUERY_TOKENS) {
+        for g in self
+            .analyze(analysis::GRAMS, q)
+            .into_iter()
+            .take(MAX_QUERY_TOKENS)
+        {
             if STOPWORDS.contains(&g.text) || !seen_grams.insert(g.text.clone()) {
                 continue;
             }
@@ -624,7 +674,10 @@ impl SearchIndex {
                 Term::from_field_text(f.grams, &g.text),
                 IndexRecordOption::WithFreqs,
             );
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), B_GRAMS))));
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(tq), B_GRAMS)),
+            ));
         }
         if clauses.is_empty() {
             return None;
@@ -655,7 +708,10 @@ impl SearchIndex {
         if let Some(t) = article_type {
             out.push(term(f.article_type, t));
         }
-        if let Some(c) = category.map(|c| c.trim().trim_matches('/')).filter(|c| !c.is_empty()) {
+        if let Some(c) = category
+            .map(|c| c.trim().trim_matches('/'))
+            .filter(|c| !c.is_empty())
+        {
             out.push(term(f.category_path, c));
         }
         for t in tags {
@@ -686,7 +742,10 @@ impl SearchIndex {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))));
         }
         if !has_text {
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(AllQuery), 1.0))));
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(AllQuery), 1.0)),
+            ));
         }
         Box::new(BooleanQuery::new(clauses))
     }
@@ -770,7 +829,9 @@ impl SearchIndex {
                     .to_string()
             };
             let i = |field: Field, default: i64| -> i64 {
-                doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(default)
+                doc.get_first(field)
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or(default)
             };
             let id = ArticleId(i(f.id, 0));
             let eff = i(f.effective_from, i64::MIN);
@@ -835,7 +896,10 @@ impl SearchIndex {
             Err(_) => return Ok(Vec::new()),
         };
         let filters = self.filters(locale, None, None, &[], audience, now);
-        let query = Self::combine(Some(Box::new(ConstScoreQuery::new(Box::new(rq), 1.0))), filters);
+        let query = Self::combine(
+            Some(Box::new(ConstScoreQuery::new(Box::new(rq), 1.0))),
+            filters,
+        );
         let searcher = self.inner.reader.searcher();
         let want = limit.min(MAX_LIMIT);
         let top = TopDocs::with_limit(want * 4).tweak_score(move |seg: &SegmentReader| {
@@ -866,7 +930,10 @@ impl SearchIndex {
                 .filter(|c| c.is_alphanumeric())
                 .collect::<String>()
                 .starts_with(&key)
-                || suggest_keys(&title).iter().take(3).any(|k| k.starts_with(&key));
+                || suggest_keys(&title)
+                    .iter()
+                    .take(3)
+                    .any(|k| k.starts_with(&key));
             out.push((
                 !starts,
                 title.chars().count(),
@@ -903,7 +970,7 @@ fn category_prefixes(cat: &str) -> Vec<String> {
 /// and initials first, then the same for each word-start suffix.
 fn suggest_keys(title: &str) -> Vec<String> {
     let mut keys = Vec::new();
-    let mut push = |k: String, keys: &mut Vec<String>| {
+    let push = |k: String, keys: &mut Vec<String>| {
         if !k.is_empty() && !keys.contains(&k) {
             keys.push(k);
         }

@@ -30,9 +30,9 @@ fn blocks_text(blocks: &[Block], out: &mut String) {
                 }
                 out.push('\n');
             }
-            Block::Quote { blocks } | Block::Callout { blocks, .. } | Block::Scoped { blocks, .. } => {
-                blocks_text(blocks, out)
-            }
+            Block::Quote { blocks }
+            | Block::Callout { blocks, .. }
+            | Block::Scoped { blocks, .. } => blocks_text(blocks, out),
             Block::Code { text, .. } => {
                 out.push_str(text);
                 out.push('\n');
@@ -191,10 +191,18 @@ const CASES: &[(&str, &str, usize)] = &[
     ("pay my phone bill", "pay-phone-bill", 1),
     ("change my plan", "plan-change", 1),
     ("using phone abroad", "international-roaming", 1),
-    ("fee for transfer to another bank", "interbank-transfer-fee", 1),
+    (
+        "fee for transfer to another bank",
+        "interbank-transfer-fee",
+        1,
+    ),
     ("transfer not arrived", "transfer-not-received", 1),
     ("daily transfer limit", "transfer-limits", 1),
-    ("reset online banking password", "online-banking-password-reset", 1),
+    (
+        "reset online banking password",
+        "online-banking-password-reset",
+        1,
+    ),
     ("keep my number switch", "number-porting", 1),
     ("iptv no picture", "iptv-no-signal", 1),
     ("moving house broadband", "broadband-relocation", 1),
@@ -221,7 +229,11 @@ fn relevance() {
             failures.push(format!("{q:?}: want {slug} in top {rank}, got {slugs:?}"));
         }
     }
-    eprintln!("{} / {} relevance queries pass", CASES.len() - failures.len(), CASES.len());
+    eprintln!(
+        "{} / {} relevance queries pass",
+        CASES.len() - failures.len(),
+        CASES.len()
+    );
     for f in &failures {
         eprintln!("FAIL {f}");
     }
@@ -232,8 +244,17 @@ fn relevance() {
 fn public_scope_hides_internal_expired_and_future() {
     let ix = demo_index();
     let syn = Synonyms::demo();
-    for q in ["投诉升级", "费用减免", "宽带网络升级公告", "3G退网", "complaint escalation",
-              "fee waiver", "broadband upgrade Shanghai", "3G switch-off", ""] {
+    for q in [
+        "投诉升级",
+        "费用减免",
+        "宽带网络升级公告",
+        "3G退网",
+        "complaint escalation",
+        "fee waiver",
+        "broadband upgrade Shanghai",
+        "3G switch-off",
+        "",
+    ] {
         let mut r = req(q, AudienceScope::Public);
         r.limit = 100;
         let res = ix.search(&r, &syn).unwrap();
@@ -241,9 +262,15 @@ fn public_scope_hides_internal_expired_and_future() {
             assert_eq!(h.audience, Audience::Public, "{q}: {}", h.slug);
             assert!(!h.expired && !h.not_yet_effective, "{q}: {}", h.slug);
             assert!(
-                !["broadband-maintenance-march", "network-3g-retirement",
-                  "agent-complaint-escalation", "fee-waiver-authority"].contains(&h.slug.as_str()),
-                "{q}: {}", h.slug
+                ![
+                    "broadband-maintenance-march",
+                    "network-3g-retirement",
+                    "agent-complaint-escalation",
+                    "fee-waiver-authority"
+                ]
+                .contains(&h.slug.as_str()),
+                "{q}: {}",
+                h.slug
             );
         }
     }
@@ -260,13 +287,27 @@ fn public_scope_hides_internal_expired_and_future() {
 fn internal_scope_marks_validity() {
     let ix = demo_index();
     let syn = Synonyms::demo();
-    let res = ix.search(&req("宽带网络升级公告", AudienceScope::Internal), &syn).unwrap();
-    let h = res.hits.iter().find(|h| h.slug == "broadband-maintenance-march").unwrap();
+    let res = ix
+        .search(&req("宽带网络升级公告", AudienceScope::Internal), &syn)
+        .unwrap();
+    let h = res
+        .hits
+        .iter()
+        .find(|h| h.slug == "broadband-maintenance-march")
+        .unwrap();
     assert!(h.expired && !h.not_yet_effective);
-    let res = ix.search(&req("3G network switch-off", AudienceScope::Internal), &syn).unwrap();
-    let h = res.hits.iter().find(|h| h.slug == "network-3g-retirement").unwrap();
+    let res = ix
+        .search(&req("3G network switch-off", AudienceScope::Internal), &syn)
+        .unwrap();
+    let h = res
+        .hits
+        .iter()
+        .find(|h| h.slug == "network-3g-retirement")
+        .unwrap();
     assert!(h.not_yet_effective && !h.expired);
-    let res = ix.search(&req("投诉升级", AudienceScope::Internal), &syn).unwrap();
+    let res = ix
+        .search(&req("投诉升级", AudienceScope::Internal), &syn)
+        .unwrap();
     assert_eq!(res.hits[0].audience, Audience::Internal);
     assert_eq!(res.hits[0].id, res.hits[0].article_id.display());
 }
@@ -304,23 +345,49 @@ fn filters() {
 fn full_width_traditional_and_odd_input() {
     let ix = demo_index();
     let syn = Synonyms::demo();
-    let res = ix.search(&req("ＳＩＭ", AudienceScope::Public), &syn).unwrap();
+    let res = ix
+        .search(&req("ＳＩＭ", AudienceScope::Public), &syn)
+        .unwrap();
     assert!(res.hits.iter().any(|h| h.slug == "sim-replacement"));
-    let res = ix.search(&req("寬頻無法上網", AudienceScope::Public), &syn).unwrap();
+    let res = ix
+        .search(&req("寬頻無法上網", AudienceScope::Public), &syn)
+        .unwrap();
     assert_eq!(res.hits[0].slug, "broadband-no-internet");
     // Never an error on user input.
-    for q in ["\"unbalanced", "title:(", "AND OR NOT", "*?~^", "+-&&||!", "）（】【", "\u{0}", "a:b:c"] {
+    for q in [
+        "\"unbalanced",
+        "title:(",
+        "AND OR NOT",
+        "*?~^",
+        "+-&&||!",
+        "）（】【",
+        "\u{0}",
+        "a:b:c",
+    ] {
         ix.search(&req(q, AudienceScope::Public), &syn).unwrap();
-        ix.suggest(q, None, AudienceScope::Public, now(), 5).unwrap();
+        ix.suggest(q, None, AudienceScope::Public, now(), 5)
+            .unwrap();
     }
     // Numbers and codes as typed.
-    let res = ix.search(&req("192.168.1.1", AudienceScope::Public), &syn).unwrap();
+    let res = ix
+        .search(&req("192.168.1.1", AudienceScope::Public), &syn)
+        .unwrap();
     assert_eq!(res.hits[0].slug, "wifi-password-forgot");
-    let res = ix.search(&req("ESC-2", AudienceScope::Internal), &syn).unwrap();
+    let res = ix
+        .search(&req("ESC-2", AudienceScope::Internal), &syn)
+        .unwrap();
     assert_eq!(res.hits[0].slug, "agent-complaint-escalation");
 }
 
-fn small_doc(id: i64, title: &str, body: &str, cat: &str, tags: &[&str], ty: &str, locale: Locale) -> SearchDoc {
+fn small_doc(
+    id: i64,
+    title: &str,
+    body: &str,
+    cat: &str,
+    tags: &[&str],
+    ty: &str,
+    locale: Locale,
+) -> SearchDoc {
     SearchDoc {
         id: ArticleId(id),
         revision: 1,
@@ -356,11 +423,16 @@ fn highlights_are_escaped() {
     )])
     .unwrap();
     ix.commit(1).unwrap();
-    let res = ix.search(&req("router", AudienceScope::Public), &Synonyms::new()).unwrap();
+    let res = ix
+        .search(&req("router", AudienceScope::Public), &Synonyms::new())
+        .unwrap();
     let hl = res.hits[0].highlights.join(" | ");
     assert!(!hl.contains("<script>") && !hl.contains("<b>"), "{hl}");
     assert!(hl.contains("&lt;script&gt;"), "{hl}");
-    assert!(hl.contains("<mark>router</mark>") || hl.contains("<mark>Router</mark>"), "{hl}");
+    assert!(
+        hl.contains("<mark>router</mark>") || hl.contains("<mark>Router</mark>"),
+        "{hl}"
+    );
     assert!(hl.contains("&amp;"), "{hl}");
 }
 
@@ -369,11 +441,43 @@ fn facets_counts() {
     let ix = SearchIndex::in_memory().unwrap();
     let zh = Locale::zh_cn();
     ix.upsert(&[
-        small_doc(1, "宽带断网", "宽带", "宽带/故障", &["宽带", "断网"], "troubleshooting", zh.clone()),
-        small_doc(2, "宽带移机", "宽带", "宽带/办理", &["宽带"], "procedure", zh.clone()),
+        small_doc(
+            1,
+            "宽带断网",
+            "宽带",
+            "宽带/故障",
+            &["宽带", "断网"],
+            "troubleshooting",
+            zh.clone(),
+        ),
+        small_doc(
+            2,
+            "宽带移机",
+            "宽带",
+            "宽带/办理",
+            &["宽带"],
+            "procedure",
+            zh.clone(),
+        ),
         small_doc(3, "宽带资费", "宽带", "宽带", &["资费"], "faq", zh.clone()),
-        small_doc(4, "broadband outage", "broadband 宽带", "Broadband/Faults", &["宽带"], "troubleshooting", Locale::en()),
-        small_doc(5, "手机套餐", "套餐", "手机/套餐", &["套餐"], "faq", zh.clone()),
+        small_doc(
+            4,
+            "broadband outage",
+            "broadband 宽带",
+            "Broadband/Faults",
+            &["宽带"],
+            "troubleshooting",
+            Locale::en(),
+        ),
+        small_doc(
+            5,
+            "手机套餐",
+            "套餐",
+            "手机/套餐",
+            &["套餐"],
+            "faq",
+            zh.clone(),
+        ),
     ])
     .unwrap();
     ix.commit(7).unwrap();
@@ -383,7 +487,9 @@ fn facets_counts() {
     assert_eq!(res.total, 4);
     assert_eq!(res.hits.len(), 1);
     let f = &res.facets;
-    let get = |v: &Vec<omnikb::search::FacetCount>, k: &str| v.iter().find(|c| c.value == k).map(|c| c.count);
+    let get = |v: &Vec<omnikb::search::FacetCount>, k: &str| {
+        v.iter().find(|c| c.value == k).map(|c| c.count)
+    };
     assert_eq!(get(&f.category, "宽带"), Some(3));
     assert_eq!(get(&f.category, "宽带/故障"), Some(1));
     assert_eq!(get(&f.category, "宽带/办理"), Some(1));
@@ -410,17 +516,50 @@ fn facets_counts() {
 fn suggest_pinyin() {
     let ix = demo_index();
     for q in ["kd", "kuandai", "宽带", "kuan"] {
-        let s = ix.suggest(q, Some(&Locale::zh_cn()), AudienceScope::Public, now(), 5).unwrap();
+        let s = ix
+            .suggest(q, Some(&Locale::zh_cn()), AudienceScope::Public, now(), 5)
+            .unwrap();
         assert!(!s.is_empty(), "{q}");
-        assert!(s[0].title.contains("宽带"), "{q}: {:?}", s.iter().map(|x| &x.title).collect::<Vec<_>>());
+        assert!(
+            s[0].title.contains("宽带"),
+            "{q}: {:?}",
+            s.iter().map(|x| &x.title).collect::<Vec<_>>()
+        );
         // The expired March announcement is not suggested to the public.
-        assert!(s.iter().all(|x| x.slug != "broadband-maintenance-march"), "{q}");
+        assert!(
+            s.iter().all(|x| x.slug != "broadband-maintenance-march"),
+            "{q}"
+        );
     }
-    let s = ix.suggest("kd", Some(&Locale::zh_cn()), AudienceScope::Internal, now(), 10).unwrap();
+    let s = ix
+        .suggest(
+            "kd",
+            Some(&Locale::zh_cn()),
+            AudienceScope::Internal,
+            now(),
+            10,
+        )
+        .unwrap();
     assert!(s.iter().any(|x| x.slug == "broadband-maintenance-march"));
-    let s = ix.suggest("Broadb", Some(&Locale::en()), AudienceScope::Public, now(), 5).unwrap();
+    let s = ix
+        .suggest(
+            "Broadb",
+            Some(&Locale::en()),
+            AudienceScope::Public,
+            now(),
+            5,
+        )
+        .unwrap();
     assert!(s.iter().any(|x| x.slug == "broadband-no-internet"));
-    let s = ix.suggest("wifi", Some(&Locale::zh_cn()), AudienceScope::Public, now(), 5).unwrap();
+    let s = ix
+        .suggest(
+            "wifi",
+            Some(&Locale::zh_cn()),
+            AudienceScope::Public,
+            now(),
+            5,
+        )
+        .unwrap();
     assert!(s.iter().any(|x| x.slug == "wifi-password-forgot"), "{s:?}");
 }
 
@@ -435,7 +574,9 @@ fn upsert_delete_clear() {
     ix.upsert(&docs).unwrap();
     ix.commit(2).unwrap();
     assert_eq!(ix.num_docs(), 64);
-    let res = ix.search(&req("zebra", AudienceScope::Internal), &syn).unwrap();
+    let res = ix
+        .search(&req("zebra", AudienceScope::Internal), &syn)
+        .unwrap();
     assert_eq!(res.total, 1);
     ix.delete(docs[0].id).unwrap();
     ix.commit(3).unwrap();
@@ -462,7 +603,11 @@ fn cursor_round_trips_through_reopen() {
     // A payload from another schema version: wiped and rebuilt empty.
     let meta = dir.path().join("meta.json");
     let text = std::fs::read_to_string(&meta).unwrap();
-    std::fs::write(&meta, text.replace("schema_version\\\":1", "schema_version\\\":0")).unwrap();
+    std::fs::write(
+        &meta,
+        text.replace("schema_version\\\":1", "schema_version\\\":0"),
+    )
+    .unwrap();
     let ix = SearchIndex::open(dir.path()).unwrap();
     assert_eq!(ix.cursor(), 0);
     assert_eq!(ix.num_docs(), 0);

@@ -16,9 +16,7 @@
 
 use std::sync::LazyLock;
 
-use tantivy::tokenizer::{
-    Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy_jieba::jieba_rs::{Jieba, TokenizeMode};
 use unicode_normalization::UnicodeNormalization;
 
@@ -27,11 +25,48 @@ pub const GRAMS: &str = "omni_grams";
 
 /// Domain words jieba's default dictionary lacks or splits badly.
 const CUSTOM_WORDS: &[&str] = &[
-    "光猫", "携号转网", "流量包", "加油包", "无线网", "手机银行", "网银", "补卡", "挂失",
-    "停机", "复机", "欠费", "资费包", "电话费", "话费", "数据流量", "转账", "汇款", "盗刷",
-    "机顶盒", "营业厅", "国际漫游", "移机", "限额", "手续费", "跨行", "到账", "路由器", "网速",
-    "无服务", "退网", "信用开机", "验证码", "工本费", "换卡", "销号", "扣费", "打款", "上不了网",
-    "连不上", "没信号", "没网",
+    "光猫",
+    "携号转网",
+    "流量包",
+    "加油包",
+    "无线网",
+    "手机银行",
+    "网银",
+    "补卡",
+    "挂失",
+    "停机",
+    "复机",
+    "欠费",
+    "资费包",
+    "电话费",
+    "话费",
+    "数据流量",
+    "转账",
+    "汇款",
+    "盗刷",
+    "机顶盒",
+    "营业厅",
+    "国际漫游",
+    "移机",
+    "限额",
+    "手续费",
+    "跨行",
+    "到账",
+    "路由器",
+    "网速",
+    "无服务",
+    "退网",
+    "信用开机",
+    "验证码",
+    "工本费",
+    "换卡",
+    "销号",
+    "扣费",
+    "打款",
+    "上不了网",
+    "连不上",
+    "没信号",
+    "没网",
 ];
 
 static JIEBA: LazyLock<Jieba> = LazyLock::new(|| {
@@ -345,7 +380,10 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<String> {
-        run(&mut omni_analyzer(), s).into_iter().map(|t| t.text).collect()
+        run(&mut omni_analyzer(), s)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
     }
 
     #[test]
