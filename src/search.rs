@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
-    PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
@@ -47,11 +47,13 @@ const B_TITLE: f32 = 5.0;
 const B_QUESTIONS: f32 = 4.0;
 const B_SUMMARY: f32 = 2.0;
 const B_FIELDS: f32 = 1.5;
+const B_TAGS: f32 = 3.0;
 const B_BODY: f32 = 1.0;
 const B_GRAMS: f32 = 0.6;
 const B_PHRASE: f32 = 2.0;
 const B_SYNONYM: f32 = 0.7;
 const B_FUZZY: f32 = 0.4;
+const TIE_BREAKER: f32 = 0.3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -200,6 +202,7 @@ struct Fields {
     questions: Field,
     summary: Field,
     fields_text: Field,
+    tags_text: Field,
     body: Field,
     grams: Field,
     suggest: Field,
@@ -243,6 +246,7 @@ fn build_schema() -> (Schema, Fields) {
         questions: b.add_text_field("questions", text(false)),
         summary: b.add_text_field("summary", text(true)),
         fields_text: b.add_text_field("fields_text", text(false)),
+        tags_text: b.add_text_field("tags_text", text(false)),
         body: b.add_text_field("body", text(true)),
         grams: b.add_text_field("grams", grams),
         suggest: b.add_text_field("suggest", suggest),
@@ -515,6 +519,9 @@ impl SearchIndex {
         }
         doc.add_text(f.summary, &d.summary);
         doc.add_text(f.fields_text, &d.fields_text);
+        for t in &d.tags {
+            doc.add_text(f.tags_text, t);
+        }
         doc.add_text(f.body, &d.body_text);
         doc.add_text(f.grams, &d.title);
         for q in &d.questions {
@@ -539,20 +546,23 @@ impl SearchIndex {
         analysis::run(&mut a, text)
     }
 
-    fn text_fields(&self) -> [(Field, f32); 5] {
+    fn text_fields(&self) -> [(Field, f32); 6] {
         let f = self.inner.fields;
         [
             (f.title, B_TITLE),
             (f.questions, B_QUESTIONS),
             (f.summary, B_SUMMARY),
             (f.fields_text, B_FIELDS),
+            (f.tags_text, B_TAGS),
             (f.body, B_BODY),
         ]
     }
 
     /// Term or phrase over the text fields, for a token sequence (already analysed).
+    /// Best field wins (plus a tie-breaker share of the others), so a word repeated in every
+    /// field of one article cannot outweigh a rarer query word matched elsewhere.
     fn seq_query(&self, toks: &[(usize, String)], boost: f32) -> Box<dyn Query> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         for (field, b) in self.text_fields() {
             let q: Box<dyn Query> = if toks.len() == 1 {
                 Box::new(TermQuery::new(
@@ -566,9 +576,9 @@ impl SearchIndex {
                         .collect(),
                 ))
             };
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(q, b * boost))));
+            clauses.push(Box::new(BoostQuery::new(q, b * boost)));
         }
-        Box::new(BooleanQuery::new(clauses))
+        Box::new(DisjunctionMaxQuery::with_tie_breaker(clauses, TIE_BREAKER))
     }
 
     /// Non-overlapping tokens (longest at each start), offsets relative to the first.
