@@ -23,6 +23,7 @@ pub mod error;
 pub mod publish;
 pub mod render;
 pub mod schema;
+pub mod search;
 pub mod service;
 pub mod state;
 pub mod store;
