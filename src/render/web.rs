@@ -287,10 +287,13 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
     out
 }
 
-/// JSON for a `<script>` element: no `</script>` or `<!--` can close or confuse it.
+/// JSON for a `<script>` element: `<`, `>` and `&` are written as `\u003c` … (so no
+/// `</script>`, `<!--` or `<script` can appear), which any JSON parser reads back unchanged.
 pub fn script_safe_json(v: &Value) -> String {
     let s = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
-    s.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 #[derive(Debug, Serialize)]
@@ -640,7 +643,7 @@ mod tests {
         assert_eq!(truncate_chars("abcdef", 4), "abc…");
         assert_eq!(
             script_safe_json(&json!({"a": "</script><!--"})),
-            r#"{"a":"<\/script>\u003c!--"}"#
+            r#"{"a":"\u003c/script\u003e\u003c!--"}"#
         );
         let t = DateTime::parse_from_rfc3339("2024-05-01T02:00:00Z")
             .unwrap()
