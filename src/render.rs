@@ -20,6 +20,11 @@ pub mod agent;
 pub mod html;
 pub mod web;
 
+pub mod bot;
+pub mod ivr;
+pub mod sms;
+mod speech;
+
 /// The article as a renderer sees it: the published (or previewed) revision, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArticleView {
