@@ -16,6 +16,15 @@ use crate::content::file::SayAs;
 use crate::domain::{ArticleId, Audience, Channel, Locale, SnippetKey, Validity};
 use crate::schema::ContentSchema;
 
+pub mod agent;
+pub mod html;
+pub mod web;
+
+pub mod bot;
+pub mod ivr;
+pub mod sms;
+mod speech;
+
 /// The article as a renderer sees it: the published (or previewed) revision, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArticleView {
