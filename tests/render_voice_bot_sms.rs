@@ -215,7 +215,7 @@ fn ssml_golden_shape_for_sample_article() {
         ssml.contains("<say-as interpret-as=\"telephone\">1-800-555-0199</say-as>"),
         "{ssml}"
     );
-    assert!(ssml.contains("Step one."), "{ssml}");
+    assert!(ssml.contains("<s>Step one: Look at the "), "{ssml}");
 }
 
 /// Checklist §6 item 4.

@@ -217,7 +217,7 @@ fn walk(
                         let prefix = if sc.zh {
                             format!("第{}步，", speech::zh_number(n))
                         } else {
-                            format!("Step {}. ", speech::en_number(n))
+                            format!("Step {}: ", speech::en_number(n))
                         };
                         p.push(Piece::Text(prefix));
                     }
@@ -420,10 +420,10 @@ fn units(sc: &Script) -> Vec<Vec<&Sentence>> {
     if !cur.is_empty() {
         out.push(cur);
     }
-    if out.is_empty() {
-        if let Some(intro) = sc.sections.iter().find(|s| s.kind == Kind::Intro) {
-            out.push(intro.sentences.iter().collect());
-        }
+    if out.is_empty()
+        && let Some(intro) = sc.sections.iter().find(|s| s.kind == Kind::Intro)
+    {
+        out.push(intro.sentences.iter().collect());
     }
     out
 }
