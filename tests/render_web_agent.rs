@@ -199,6 +199,8 @@ fn checklist_1_ids_present() {
 /// the agent notes block: never on the web page, never in an agent copy/insert payload.
 #[test]
 fn checklist_2_internal_notes_only_in_agent_notes() {
+    let tag = regex::Regex::new(r#"<[^>]*>"#).unwrap();
+    let attr = regex::Regex::new(r#""([^"]*)""#).unwrap();
     let web_r = WebRenderer::new().unwrap();
     let agent_r = AgentRenderer::new();
     let mut checked = 0;
@@ -218,8 +220,6 @@ fn checklist_2_internal_notes_only_in_agent_notes() {
         checked += 1;
         let w = web(&web_r, &input).body;
         // The page's text and every attribute value (URLs included).
-        let tag = regex::Regex::new(r#"<[^>]*>"#).unwrap();
-        let attr = regex::Regex::new(r#""([^"]*)""#).unwrap();
         let mut w_text = tag.replace_all(&w, " ").into_owned();
         for t in tag.find_iter(&w) {
             for c in attr.captures_iter(t.as_str()) {

@@ -40,7 +40,11 @@ impl AgentRenderer {
     }
 
     /// The HTML fragment for the agent panel.
-    pub fn render_html(&self, input: &RenderInput<'_>, view: &AgentView) -> (String, Vec<RenderWarning>) {
+    pub fn render_html(
+        &self,
+        input: &RenderInput<'_>,
+        view: &AgentView,
+    ) -> (String, Vec<RenderWarning>) {
         let (body, warnings) = html::doc_to_html_with(&self.sanitizer, input.doc, input, CH);
         (fragment(input, view, &body), warnings)
     }
@@ -57,7 +61,8 @@ impl Renderer for AgentRenderer {
 
     fn render(&self, input: &RenderInput<'_>) -> Result<Vec<Rendition>, RenderError> {
         let view = build_view(input);
-        let json = serde_json::to_string_pretty(&view).map_err(|e| RenderError::Other(e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&view).map_err(|e| RenderError::Other(e.to_string()))?;
         let (html, warnings) = self.render_html(input, &view);
         Ok(vec![
             Rendition {
@@ -220,7 +225,7 @@ fn is_cjk(c: char) -> bool {
 }
 
 /// The first ordered list the agent may share (not inside `::: internal`).
-fn first_ordered_list<'d>(blocks: &'d [Block]) -> Option<&'d crate::content::List> {
+fn first_ordered_list(blocks: &[Block]) -> Option<&crate::content::List> {
     for b in blocks {
         match b {
             Block::List(l) if l.ordered => return Some(l),
@@ -277,9 +282,9 @@ fn internal_blocks_text(blocks: &[Block], input: &RenderInput<'_>, out: &mut Vec
                     out.push(s);
                 }
             }
-            Block::Scoped { blocks, .. } | Block::Callout { blocks, .. } | Block::Quote { blocks } => {
-                internal_blocks_text(blocks, input, out)
-            }
+            Block::Scoped { blocks, .. }
+            | Block::Callout { blocks, .. }
+            | Block::Quote { blocks } => internal_blocks_text(blocks, input, out),
             Block::List(l) => {
                 for it in &l.items {
                     internal_blocks_text(&it.blocks, input, out);
@@ -300,14 +305,14 @@ fn hotline(input: &RenderInput<'_>) -> Option<String> {
             .filter(|s| s.say_as == Some(SayAs::Telephone))
             .map(|s| s.text_for(CH).to_string())
     };
-    if let Some(summary) = field_str(input, "summary") {
-        if let Ok(inl) = crate::content::parse_inline_text(summary) {
-            for i in &inl {
-                if let Inline::Snippet { key } = i {
-                    if let Some(t) = is_tel(key) {
-                        return Some(t);
-                    }
-                }
+    if let Some(summary) = field_str(input, "summary")
+        && let Ok(inl) = crate::content::parse_inline_text(summary)
+    {
+        for i in &inl {
+            if let Inline::Snippet { key } = i
+                && let Some(t) = is_tel(key)
+            {
+                return Some(t);
             }
         }
     }
@@ -325,10 +330,10 @@ fn hotline(input: &RenderInput<'_>) -> Option<String> {
     }
     let mut found = None;
     walk(&input.doc.blocks, &mut |i| {
-        if found.is_none() {
-            if let Inline::Snippet { key } = i {
-                found = is_tel(key);
-            }
+        if found.is_none()
+            && let Inline::Snippet { key } = i
+        {
+            found = is_tel(key);
         }
     });
     found.or_else(|| {
@@ -380,9 +385,14 @@ fn validity(input: &RenderInput<'_>, zh: bool) -> ValidityView {
     let status = v.status_at(input.now);
     let warning = match status {
         ValidityStatus::Expired => Some(if zh { "已过期" } else { "expired" }.to_string()),
-        ValidityStatus::NotYetEffective => {
-            Some(if zh { "尚未生效" } else { "not yet effective" }.to_string())
-        }
+        ValidityStatus::NotYetEffective => Some(
+            if zh {
+                "尚未生效"
+            } else {
+                "not yet effective"
+            }
+            .to_string(),
+        ),
         ValidityStatus::Valid => v.expires_at.and_then(|exp| {
             let secs = (exp - input.now).num_seconds();
             let days = (secs + 86_399) / 86_400;
@@ -444,15 +454,12 @@ fn build_view(input: &RenderInput<'_>) -> AgentView {
         reply.push_str(&summary);
     }
     let phone = hotline(input);
-    match (&phone, &url) {
-        (Some(p), _) => {
-            if zh {
-                let _ = write!(reply, "\n如仍有问题，请拨打{p}。");
-            } else {
-                let _ = write!(reply, "\nIf you still need help, please call {p}.");
-            }
+    if let Some(p) = &phone {
+        if zh {
+            let _ = write!(reply, "\n如仍有问题，请拨打{p}。");
+        } else {
+            let _ = write!(reply, "\nIf you still need help, please call {p}.");
         }
-        (None, _) => {}
     }
     if let Some(u) = &url {
         if zh {
@@ -475,10 +482,10 @@ fn build_view(input: &RenderInput<'_>) -> AgentView {
 
     // Internal notes: the field (agents only) and every `::: internal` block.
     let mut notes = Vec::new();
-    if input.schema.field_visible("internal_notes", CH) {
-        if let Some(n) = field_str(input, "internal_notes") {
-            notes.push(collapse(&html::field_to_text(n, input, CH)));
-        }
+    if input.schema.field_visible("internal_notes", CH)
+        && let Some(n) = field_str(input, "internal_notes")
+    {
+        notes.push(collapse(&html::field_to_text(n, input, CH)));
     }
     internal_blocks_text(blocks, input, &mut notes);
     let internal_notes = (!notes.is_empty()).then(|| InternalNotes {
@@ -552,7 +559,11 @@ fn fragment(input: &RenderInput<'_>, v: &AgentView, body: &str) -> String {
     escape_into(&mut o, &h.updated_at);
     o.push_str("\">");
     escape_into(&mut o, h.updated_at.get(..10).unwrap_or(&h.updated_at));
-    let badge = if h.visibility == "public" { t.public } else { t.internal_badge };
+    let badge = if h.visibility == "public" {
+        t.public
+    } else {
+        t.internal_badge
+    };
     let _ = write!(
         o,
         "</time> · <span class=\"badge {}\">{}</span> · {} {}</p>\n</header>\n",
@@ -583,7 +594,11 @@ fn fragment(input: &RenderInput<'_>, v: &AgentView, body: &str) -> String {
         t.copy, t.insert
     );
     if !v.steps.is_empty() {
-        let _ = write!(o, "<section class=\"steps\"><h3>{}</h3>\n<ul class=\"steps\">\n", t.steps);
+        let _ = write!(
+            o,
+            "<section class=\"steps\"><h3>{}</h3>\n<ul class=\"steps\">\n",
+            t.steps
+        );
         for s in &v.steps {
             o.push_str("<li><label><input type=\"checkbox\"> ");
             escape_into(&mut o, s);
@@ -646,6 +661,9 @@ mod tests {
         assert_eq!(read_time_min("短"), 1);
         assert_eq!(read_time_min(&"字".repeat(1001)), 3);
         assert_eq!(read_time_min(&"word ".repeat(401)), 3);
-        assert_eq!(sentences("先重启。再试！ok. Then go"), vec!["先重启。", "再试！", "ok.", "Then go"]);
+        assert_eq!(
+            sentences("先重启。再试！ok. Then go"),
+            vec!["先重启。", "再试！", "ok.", "Then go"]
+        );
     }
 }

@@ -135,8 +135,14 @@ impl Sanitizer {
             ["callout", "note", "warning", "tip"].into_iter().collect(),
         );
         classes.insert("div", ["internal", "scoped"].into_iter().collect());
-        classes.insert("th", ["al-left", "al-center", "al-right"].into_iter().collect());
-        classes.insert("td", ["al-left", "al-center", "al-right"].into_iter().collect());
+        classes.insert(
+            "th",
+            ["al-left", "al-center", "al-right"].into_iter().collect(),
+        );
+        classes.insert(
+            "td",
+            ["al-left", "al-center", "al-right"].into_iter().collect(),
+        );
         classes.insert("li", ["task", "done"].into_iter().collect());
         classes.insert("a", ["tel"].into_iter().collect());
         let mut builder = ammonia::Builder::empty();
@@ -169,7 +175,10 @@ impl Sanitizer {
 }
 
 fn warn(warnings: &mut Vec<RenderWarning>, code: &str, message: String) {
-    if !warnings.iter().any(|w| w.code == code && w.message == message) {
+    if !warnings
+        .iter()
+        .any(|w| w.code == code && w.message == message)
+    {
         warnings.push(RenderWarning {
             code: code.to_string(),
             message,
@@ -234,10 +243,7 @@ impl Writer<'_, '_> {
                     } else {
                         "Internal"
                     };
-                    let _ = writeln!(
-                        self.out,
-                        "<div class=\"internal\" aria-label=\"{label}\">"
-                    );
+                    let _ = writeln!(self.out, "<div class=\"internal\" aria-label=\"{label}\">");
                     self.blocks(blocks);
                     self.out.push_str("</div>\n");
                 } else {
@@ -322,7 +328,11 @@ impl Writer<'_, '_> {
         }
         self.out.push_str("<table>\n<thead><tr>");
         for (i, cell) in t.header.iter().enumerate() {
-            let _ = write!(self.out, "<th scope=\"col\"{}>", align_class(t.align.get(i)));
+            let _ = write!(
+                self.out,
+                "<th scope=\"col\"{}>",
+                align_class(t.align.get(i))
+            );
             self.inlines(cell);
             self.out.push_str("</th>");
         }

@@ -217,7 +217,7 @@ fn walk(
                         let prefix = if sc.zh {
                             format!("第{}步，", speech::zh_number(n))
                         } else {
-                            format!("Step {}. ", speech::en_number(n))
+                            format!("Step {}: ", speech::en_number(n))
                         };
                         p.push(Piece::Text(prefix));
                     }
@@ -247,7 +247,12 @@ fn item_pieces(blocks: &[Block], input: &RenderInput<'_>, sc: &mut Script, p: &m
     for b in blocks {
         match b {
             Block::Paragraph { content } | Block::Heading { content, .. } => {
-                if !p.is_empty() {
+                let needs_space = match p.last() {
+                    Some(Piece::Text(t)) => !t.ends_with([' ', '，']),
+                    Some(_) => true,
+                    None => false,
+                };
+                if needs_space {
                     p.push(Piece::Text(" ".into()));
                 }
                 flatten(input, sc, content, p);
@@ -415,10 +420,10 @@ fn units(sc: &Script) -> Vec<Vec<&Sentence>> {
     if !cur.is_empty() {
         out.push(cur);
     }
-    if out.is_empty() {
-        if let Some(intro) = sc.sections.iter().find(|s| s.kind == Kind::Intro) {
-            out.push(intro.sentences.iter().collect());
-        }
+    if out.is_empty()
+        && let Some(intro) = sc.sections.iter().find(|s| s.kind == Kind::Intro)
+    {
+        out.push(intro.sentences.iter().collect());
     }
     out
 }
@@ -479,7 +484,9 @@ fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
         .filter(|r| r.audience == Audience::Public)
         .take(MAX_RELATED)
         .collect();
-    let mut title = vec![Piece::Text(a.title.clone())];
+    let spoken_title =
+        |t: &str| speech::plain(&speech::field_pieces(t, input.snippets, Channel::Ivr));
+    let mut title = speech::field_pieces(&a.title, input.snippets, Channel::Ivr);
     speech::terminate(&mut title, sc.zh);
     x.indent(1);
     x.open("menu", &[("id", "main"), ("dtmf", "true")]);
@@ -500,9 +507,9 @@ fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
     for (i, r) in related.iter().enumerate() {
         let key = i + 3;
         let s = if sc.zh {
-            format!("了解{}，请按{}。", r.title, key)
+            format!("了解{}，请按{}。", spoken_title(&r.title), key)
         } else {
-            format!("For {}, press {}.", r.title, key)
+            format!("For {}, press {}.", spoken_title(&r.title), key)
         };
         nav_sentences(&mut x, &s);
     }
@@ -516,7 +523,7 @@ fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
         // Relative URI of the related article's VoiceXML, resolved by the IVR platform
         // against this document's base (no host is ever spoken or embedded).
         let next = format!("/kb/{}/{}.vxml", a.locale.as_str(), r.slug);
-        choice(&mut x, &(i + 3).to_string(), &next, &r.title);
+        choice(&mut x, &(i + 3).to_string(), &next, &spoken_title(&r.title));
     }
     choice(&mut x, "0", "#agent", w.c_agent);
     x.indent(1);

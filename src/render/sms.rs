@@ -146,21 +146,17 @@ fn shorten(p: &Parts, zh: bool) -> String {
     }
     let best = prefix(lo);
     // Prefer the last sentence/clause end in the second half of what fits.
-    if let Some((i, c)) = best
-        .char_indices()
-        .filter(|(_, c)| is_cut_point(*c))
-        .next_back()
+    if let Some((i, c)) = best.char_indices().rfind(|(_, c)| is_cut_point(*c))
+        && i * 2 >= best.len()
     {
-        if i * 2 >= best.len() {
-            let head = &best[..i];
-            let end = if matches!(c, '。' | '！' | '？' | '.' | '!' | '?') {
-                format!("{head}{c}")
-            } else {
-                format!("{head}{ell}")
-            };
-            if fits(&end) {
-                return end;
-            }
+        let head = &best[..i];
+        let end = if matches!(c, '。' | '！' | '？' | '.' | '!' | '?') {
+            format!("{head}{c}")
+        } else {
+            format!("{head}{ell}")
+        };
+        if fits(&end) {
+            return end;
         }
     }
     format!("{}{ell}", best.trim_end())
@@ -189,14 +185,12 @@ fn hotline(input: &RenderInput<'_>, summary: &[Piece]) -> Option<String> {
     let doc = input.doc.for_channel(Channel::Sms);
     let mut found = None;
     crate::content::doc::visit_blocks(&doc.blocks, &mut |i| {
-        if found.is_none() {
-            if let Inline::Snippet { key } = i {
-                if let Some(s) = input.snippets.get(key) {
-                    if s.say_as == Some(SayAs::Telephone) {
-                        found = Some(s.text_for(Channel::Sms).to_string());
-                    }
-                }
-            }
+        if found.is_none()
+            && let Inline::Snippet { key } = i
+            && let Some(s) = input.snippets.get(key)
+            && s.say_as == Some(SayAs::Telephone)
+        {
+            found = Some(s.text_for(Channel::Sms).to_string());
         }
     });
     found
@@ -253,8 +247,10 @@ pub fn sms_text(input: &RenderInput<'_>) -> (String, Vec<RenderWarning>) {
             } else {
                 format!("{title}: {s}")
             };
-            if let Some(h) = hotline(input, &summary) {
-                if !body.contains(&h) {
+            if let Some(h) = hotline(input, &summary)
+                && !body.contains(&h)
+            {
+                {
                     if zh {
                         body.push_str(&format!("客服热线{h}。"));
                     } else {

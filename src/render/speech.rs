@@ -157,10 +157,10 @@ pub(crate) fn sentence_limit(zh: bool) -> usize {
 /// whitespace. Unbalanced parentheses are kept.
 pub(crate) fn drop_parentheses(pieces: &mut Vec<Piece>) {
     for p in pieces.iter_mut() {
-        if let Piece::Text(t) = p {
-            if t.contains(['(', '（']) {
-                *t = strip_parens(t);
-            }
+        if let Piece::Text(t) = p
+            && t.contains(['(', '（'])
+        {
+            *t = strip_parens(t);
         }
     }
     pieces.retain(|p| !matches!(p, Piece::Text(t) if t.is_empty()));
@@ -252,8 +252,10 @@ fn finish(out: &mut Vec<Sentence>, cur: &mut Sentence) {
 /// Collapses whitespace runs and trims the sentence.
 fn tidy(mut s: Sentence) -> Sentence {
     for p in s.iter_mut() {
-        if let Piece::Text(t) = p {
-            if t.contains(char::is_whitespace) {
+        if let Piece::Text(t) = p
+            && t.contains(char::is_whitespace)
+        {
+            {
                 let mut n = String::with_capacity(t.len());
                 let mut space = false;
                 for c in t.chars() {
@@ -286,18 +288,15 @@ fn tidy(mut s: Sentence) -> Sentence {
 
 /// Ends a sentence with a terminator if it has none.
 pub(crate) fn terminate(s: &mut Sentence, zh: bool) {
-    let last = s.last().map(|p| p.spoken().chars().last());
+    let last = s.last().and_then(|p| p.spoken().chars().last());
+    let full_stop = if zh { "。" } else { "." };
     match (s.last_mut(), last) {
-        (Some(Piece::Text(t)), Some(Some(c))) if is_terminator(c) || is_closer(c) => {
-            let _ = t;
-        }
-        (Some(Piece::Text(t)), Some(Some(c)))
-            if matches!(c, '，' | '；' | '：' | ',' | ';' | ':') =>
-        {
+        (_, Some(c)) if is_terminator(c) || is_closer(c) => {}
+        (Some(Piece::Text(t)), Some('，' | '；' | '：' | ',' | ';' | ':')) => {
             t.pop();
-            t.push_str(if zh { "。" } else { "." });
+            t.push_str(full_stop);
         }
-        _ => s.push(Piece::Text(if zh { "。" } else { "." }.into())),
+        _ => s.push(Piece::Text(full_stop.into())),
     }
 }
 
@@ -373,13 +372,12 @@ pub(crate) fn split_long(s: Sentence, zh: bool) -> Vec<Sentence> {
 }
 
 fn capitalise(s: &mut Sentence) {
-    if let Some(Piece::Text(t)) = s.first_mut() {
-        if let Some(c) = t.chars().next() {
-            if c.is_ascii_lowercase() {
-                let up = c.to_ascii_uppercase();
-                t.replace_range(0..1, up.encode_utf8(&mut [0; 4]));
-            }
-        }
+    if let Some(Piece::Text(t)) = s.first_mut()
+        && let Some(c) = t.chars().next()
+        && c.is_ascii_lowercase()
+    {
+        let up = c.to_ascii_uppercase();
+        t.replace_range(0..1, up.encode_utf8(&mut [0; 4]));
     }
 }
 
@@ -392,7 +390,7 @@ pub(crate) fn zh_number(n: usize) -> String {
         20..=99 => format!(
             "{}十{}",
             D[n / 10],
-            if n % 10 == 0 { "" } else { D[n % 10] }
+            if n.is_multiple_of(10) { "" } else { D[n % 10] }
         ),
         _ => n.to_string(),
     }

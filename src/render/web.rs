@@ -30,7 +30,10 @@ const TYPES: [&str; 5] = [
 ];
 
 const BUNDLED: [(&str, &str); 6] = [
-    ("layout.html", include_str!("../../templates/web/layout.html")),
+    (
+        "layout.html",
+        include_str!("../../templates/web/layout.html"),
+    ),
     ("faq.html", include_str!("../../templates/web/faq.html")),
     (
         "procedure.html",
@@ -40,7 +43,10 @@ const BUNDLED: [(&str, &str); 6] = [
         "troubleshooting.html",
         include_str!("../../templates/web/troubleshooting.html"),
     ),
-    ("policy.html", include_str!("../../templates/web/policy.html")),
+    (
+        "policy.html",
+        include_str!("../../templates/web/policy.html"),
+    ),
     (
         "announcement.html",
         include_str!("../../templates/web/announcement.html"),
@@ -393,15 +399,15 @@ pub(crate) fn field_str<'v>(input: &RenderInput<'v>, name: &str) -> Option<&'v s
 
 /// The plain text of the first paragraph of the doc as `channel` sees it.
 fn first_paragraph(doc: &Doc, input: &RenderInput<'_>, channel: Channel) -> Option<String> {
-    fn find<'d>(blocks: &'d [Block], channel: Channel) -> Option<&'d Block> {
+    fn find(blocks: &[Block], channel: Channel) -> Option<&Block> {
         for b in blocks {
             match b {
                 Block::Paragraph { .. } => return Some(b),
-                Block::Scoped { scope, blocks } if scope.admits(channel) => {
-                    if channel != Channel::Agent || *scope != crate::content::Scope::Internal {
-                        if let Some(p) = find(blocks, channel) {
-                            return Some(p);
-                        }
+                Block::Scoped { scope, blocks }
+                    if scope.admits(channel) && *scope != crate::content::Scope::Internal =>
+                {
+                    if let Some(p) = find(blocks, channel) {
+                        return Some(p);
                     }
                 }
                 _ => {}
@@ -639,7 +645,10 @@ mod tests {
 
     #[test]
     fn helpers() {
-        assert_eq!(url_encode("宽带/故障 x"), "%E5%AE%BD%E5%B8%A6/%E6%95%85%E9%9A%9C%20x");
+        assert_eq!(
+            url_encode("宽带/故障 x"),
+            "%E5%AE%BD%E5%B8%A6/%E6%95%85%E9%9A%9C%20x"
+        );
         assert_eq!(truncate_chars("abcdef", 4), "abc…");
         assert_eq!(
             script_safe_json(&json!({"a": "</script><!--"})),
