@@ -957,7 +957,7 @@ impl SearchIndex {
                 },
             ));
         }
-        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        out.sort_by_key(|a| (a.0, a.1));
         Ok(out.into_iter().take(want).map(|(_, _, s)| s).collect())
     }
 }
