@@ -36,7 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/suggest", get(search::suggest))
         .route("/api/v1/answer", post(search::answer))
         .route("/api/v1/analytics/searches", get(search::analytics))
-        .route("/api/v1/synonyms", get(search::synonyms).put(search::put_synonyms))
+        .route(
+            "/api/v1/synonyms",
+            get(search::synonyms).put(search::put_synonyms),
+        )
         .route("/api/v1/events", get(events::stream))
         .route(
             "/api/v1/webhooks",

@@ -14,7 +14,10 @@ use crate::search::{AudienceScope, Hit, SearchIndex, SearchRequest, SearchRespon
 use crate::state::AppState;
 
 fn index(state: &AppState) -> AppResult<SearchIndex> {
-    state.kb.search().ok_or_else(|| AppError::Unavailable("this node has no search index".into()))
+    state
+        .kb
+        .search()
+        .ok_or_else(|| AppError::Unavailable("this node has no search index".into()))
 }
 
 /// Internal content for agent/editor/admin callers, unless they ask for a customer channel.
@@ -27,7 +30,13 @@ fn scope(caller: &Caller, channel: Option<Channel>) -> AudienceScope {
 }
 
 fn parse_locale(s: &Option<String>) -> AppResult<Option<Locale>> {
-    s.as_deref().filter(|s| !s.is_empty()).map(|s| s.parse::<Locale>().map_err(|e| AppError::BadRequest(e.message))).transpose()
+    s.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<Locale>()
+                .map_err(|e| AppError::BadRequest(e.message))
+        })
+        .transpose()
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,10 +67,15 @@ pub struct SearchResult {
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(("q" = String, Query), ("locale" = Option<String>, Query), ("channel" = Option<String>, Query), ("type" = Option<String>, Query), ("category" = Option<String>, Query), ("tag" = Option<Vec<String>>, Query), ("limit" = Option<usize>, Query), ("offset" = Option<usize>, Query)),
     responses((status = 200, body = SearchResult), (status = 400, body = crate::error::Problem)))]
-pub async fn search(State(state): State<AppState>, caller: Caller, axum_extra_query: axum::extract::RawQuery) -> AppResult<axum::Json<SearchResult>> {
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum_extra_query: axum::extract::RawQuery,
+) -> AppResult<axum::Json<SearchResult>> {
     // `tag` may repeat, which serde_urlencoded's struct form does not collect: parse by hand.
     let raw = axum_extra_query.0.unwrap_or_default();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let q = SearchQuery {
         q: get("q").unwrap_or_default(),
@@ -69,14 +83,37 @@ pub async fn search(State(state): State<AppState>, caller: Caller, axum_extra_qu
         channel: get("channel"),
         article_type: get("type"),
         category: get("category"),
-        tag: pairs.iter().filter(|(n, _)| n == "tag").map(|(_, v)| v.clone()).collect(),
-        limit: get("limit").map(|v| v.parse().map_err(|_| AppError::BadRequest("limit must be a number".into()))).transpose()?,
-        offset: get("offset").map(|v| v.parse().map_err(|_| AppError::BadRequest("offset must be a number".into()))).transpose()?,
+        tag: pairs
+            .iter()
+            .filter(|(n, _)| n == "tag")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        limit: get("limit")
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| AppError::BadRequest("limit must be a number".into()))
+            })
+            .transpose()?,
+        offset: get("offset")
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| AppError::BadRequest("offset must be a number".into()))
+            })
+            .transpose()?,
     };
     if q.q.chars().count() > 500 {
-        return Err(AppError::BadRequest("q must be at most 500 characters".into()));
+        return Err(AppError::BadRequest(
+            "q must be at most 500 characters".into(),
+        ));
     }
-    let channel = q.channel.as_deref().map(|c| c.parse::<Channel>().map_err(|e| AppError::BadRequest(e.message))).transpose()?;
+    let channel = q
+        .channel
+        .as_deref()
+        .map(|c| {
+            c.parse::<Channel>()
+                .map_err(|e| AppError::BadRequest(e.message))
+        })
+        .transpose()?;
     let mut req = SearchRequest::new(q.q.clone(), scope(&caller, channel), state.kb.now());
     req.locale = parse_locale(&q.locale)?;
     req.article_type = q.article_type.clone();
@@ -87,20 +124,29 @@ pub async fn search(State(state): State<AppState>, caller: Caller, axum_extra_qu
     let idx = index(&state)?;
     let synonyms = state.kb.synonyms();
     let started = Instant::now();
-    let response = idx.search(&req, &synonyms).map_err(|e| AppError::Internal(e.to_string()))?;
+    let response = idx
+        .search(&req, &synonyms)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let latency = started.elapsed();
     let record = crate::store::SearchRecord {
         at: state.kb.now(),
         q: q.q.trim(),
         locale: q.locale.as_deref(),
         channel: q.channel.as_deref(),
-        scope: if req.scope == AudienceScope::Public { "public" } else { "internal" },
+        scope: if req.scope == AudienceScope::Public {
+            "public"
+        } else {
+            "internal"
+        },
         filters: serde_json::json!({"type": q.article_type, "category": q.category, "tags": q.tag}),
         hits: i64::try_from(response.total).unwrap_or(i64::MAX),
         latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
     };
     let search_id = state.kb.store.record_search(&record).await?;
-    Ok(axum::Json(SearchResult { search_id, response }))
+    Ok(axum::Json(SearchResult {
+        search_id,
+        response,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -113,9 +159,17 @@ pub struct ClickRequest {
 
 /// `POST /api/v1/search/clicks`: a search result was opened.
 #[utoipa::path(post, path = "/api/v1/search/clicks", request_body = ClickRequest, tag = "search", responses((status = 204)))]
-pub async fn click(State(state): State<AppState>, ApiJson(req): ApiJson<ClickRequest>) -> AppResult<StatusCode> {
-    let id = crate::domain::ArticleId::parse(&req.article_id).ok_or_else(|| AppError::BadRequest("article_id must look like KB-12".into()))?;
-    state.kb.store.record_click(req.search_id, id.0, state.kb.now()).await?;
+pub async fn click(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ClickRequest>,
+) -> AppResult<StatusCode> {
+    let id = crate::domain::ArticleId::parse(&req.article_id)
+        .ok_or_else(|| AppError::BadRequest("article_id must look like KB-12".into()))?;
+    state
+        .kb
+        .store
+        .record_click(req.search_id, id.0, state.kb.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,10 +183,22 @@ pub struct SuggestQuery {
 
 /// `GET /api/v1/suggest`: title completions, including pinyin and pinyin initials.
 #[utoipa::path(get, path = "/api/v1/suggest", tag = "search", params(("q" = String, Query), ("locale" = Option<String>, Query)), responses((status = 200, body = Object)))]
-pub async fn suggest(State(state): State<AppState>, caller: Caller, Query(q): Query<SuggestQuery>) -> AppResult<axum::Json<Vec<Suggestion>>> {
+pub async fn suggest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SuggestQuery>,
+) -> AppResult<axum::Json<Vec<Suggestion>>> {
     let locale = parse_locale(&q.locale)?;
     let idx = index(&state)?;
-    let out = idx.suggest(&q.q, locale.as_ref(), scope(&caller, None), state.kb.now(), q.limit.unwrap_or(8).clamp(1, 20)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let out = idx
+        .suggest(
+            &q.q,
+            locale.as_ref(),
+            scope(&caller, None),
+            state.kb.now(),
+            q.limit.unwrap_or(8).clamp(1, 20),
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(axum::Json(out))
 }
 
@@ -184,7 +250,11 @@ pub fn confidence(question_terms: &[String], hit_text: &str, top: f32, second: O
         return 0.0;
     }
     let hay = hit_text.to_lowercase();
-    let covered = question_terms.iter().filter(|t| hay.contains(t.as_str())).count() as f32 / question_terms.len() as f32;
+    let covered = question_terms
+        .iter()
+        .filter(|t| hay.contains(t.as_str()))
+        .count() as f32
+        / question_terms.len() as f32;
     let lead = match second {
         Some(s) if top > 0.0 => ((top - s) / top).clamp(0.0, 1.0),
         _ => 1.0,
@@ -194,7 +264,52 @@ pub fn confidence(question_terms: &[String], hit_text: &str, top: f32, second: O
 
 /// The meaningful terms of a question (analysed like the index, stop-words dropped).
 pub fn question_terms(q: &str) -> Vec<String> {
-    const STOP: &[&str] = &["的", "了", "吗", "呢", "吧", "啊", "怎么", "怎么办", "怎么样", "什么", "我", "我的", "你", "是", "在", "有", "要", "能", "可以", "如何", "请问", "一下", "the", "a", "an", "is", "are", "my", "i", "to", "do", "how", "what", "can", "of", "in", "on", "for", "it", "who", "why", "when", "does", "me"];
+    const STOP: &[&str] = &[
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "怎么",
+        "怎么办",
+        "怎么样",
+        "什么",
+        "我",
+        "我的",
+        "你",
+        "是",
+        "在",
+        "有",
+        "要",
+        "能",
+        "可以",
+        "如何",
+        "请问",
+        "一下",
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "my",
+        "i",
+        "to",
+        "do",
+        "how",
+        "what",
+        "can",
+        "of",
+        "in",
+        "on",
+        "for",
+        "it",
+        "who",
+        "why",
+        "when",
+        "does",
+        "me",
+    ];
     let mut analyzer = crate::search::analysis::omni_analyzer();
     let mut out: Vec<String> = crate::search::analysis::run(&mut analyzer, q)
         .into_iter()
@@ -217,23 +332,34 @@ fn hit_text(h: &Hit) -> String {
 
 /// `POST /api/v1/answer`: the best article for a customer's question, rendered for the bot.
 #[utoipa::path(post, path = "/api/v1/answer", request_body = AnswerRequest, tag = "search", responses((status = 200, body = AnswerResponse)))]
-pub async fn answer(State(state): State<AppState>, ApiJson(req): ApiJson<AnswerRequest>) -> AppResult<axum::Json<AnswerResponse>> {
+pub async fn answer(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<AnswerRequest>,
+) -> AppResult<axum::Json<AnswerResponse>> {
     let question = req.question.trim();
     if question.is_empty() || question.chars().count() > 500 {
-        return Err(AppError::BadRequest("question must be 1 to 500 characters".into()));
+        return Err(AppError::BadRequest(
+            "question must be 1 to 500 characters".into(),
+        ));
     }
     let channel = match req.channel.as_deref() {
         None => Channel::Bot,
-        Some(c) => c.parse::<Channel>().map_err(|e| AppError::BadRequest(e.message))?,
+        Some(c) => c
+            .parse::<Channel>()
+            .map_err(|e| AppError::BadRequest(e.message))?,
     };
     if !channel.is_customer_facing() {
-        return Err(AppError::BadRequest("the answer endpoint serves customer channels (bot, ivr, web, sms)".into()));
+        return Err(AppError::BadRequest(
+            "the answer endpoint serves customer channels (bot, ivr, web, sms)".into(),
+        ));
     }
     let mut sreq = SearchRequest::new(question, AudienceScope::Public, state.kb.now());
     sreq.locale = parse_locale(&req.locale)?;
     sreq.limit = 4;
     let idx = index(&state)?;
-    let res = idx.search(&sreq, &state.kb.synonyms()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let res = idx
+        .search(&sreq, &state.kb.synonyms())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let terms = question_terms(question);
     let top = res.hits.first().map(|h| h.score).unwrap_or(0.0);
     let scored: Vec<Alternative> = res
@@ -242,8 +368,18 @@ pub async fn answer(State(state): State<AppState>, ApiJson(req): ApiJson<AnswerR
         .enumerate()
         .map(|(i, h)| {
             let next = res.hits.get(i + 1).map(|n| n.score);
-            let c = confidence(&terms, &hit_text(h), h.score, if i == 0 { next } else { Some(top) });
-            Alternative { id: h.id.clone(), slug: h.slug.clone(), title: h.title.clone(), confidence: (c * 100.0).round() / 100.0 }
+            let c = confidence(
+                &terms,
+                &hit_text(h),
+                h.score,
+                if i == 0 { next } else { Some(top) },
+            );
+            Alternative {
+                id: h.id.clone(),
+                slug: h.slug.clone(),
+                title: h.title.clone(),
+                confidence: (c * 100.0).round() / 100.0,
+            }
         })
         .collect();
     let conf = scored.first().map(|b| b.confidence).unwrap_or(0.0);
@@ -262,34 +398,71 @@ pub async fn answer(State(state): State<AppState>, ApiJson(req): ApiJson<AnswerR
         })
         .await;
     if conf < ANSWER_THRESHOLD {
-        let zh = sreq.locale.as_ref().is_some_and(|l| l.is_chinese()) || question.chars().any(crate::search::analysis::is_cjk);
+        let zh = sreq.locale.as_ref().is_some_and(|l| l.is_chinese())
+            || question.chars().any(crate::search::analysis::is_cjk);
         return Ok(axum::Json(AnswerResponse {
             kind: "handoff",
             confidence: conf,
             threshold: ANSWER_THRESHOLD,
             article: None,
             answer: None,
-            alternatives: scored.into_iter().filter(|a| a.confidence >= ANSWER_THRESHOLD / 2.0).take(3).collect(),
-            handoff: Some(if zh { "这个问题我暂时回答不了，正在为您转接人工客服。".into() } else { "I can't answer that reliably; let me connect you with an agent.".into() }),
+            alternatives: scored
+                .into_iter()
+                .filter(|a| a.confidence >= ANSWER_THRESHOLD / 2.0)
+                .take(3)
+                .collect(),
+            handoff: Some(if zh {
+                "这个问题我暂时回答不了，正在为您转接人工客服。".into()
+            } else {
+                "I can't answer that reliably; let me connect you with an agent.".into()
+            }),
         }));
     }
     let mut scored = scored.into_iter();
-    let Some(best) = scored.next() else { return Err(AppError::Internal("no hit".into())) };
-    let id = crate::domain::ArticleId::parse(&best.id).ok_or_else(|| AppError::Internal("bad hit id".into()))?;
-    let format = req.format.as_deref().unwrap_or("json");
-    let rendered = state.kb.store.stored_render(id, Channel::Bot.as_str(), format).await?;
-    let mut answer = match rendered {
-        Some(r) => serde_json::from_str::<serde_json::Value>(&r.body).unwrap_or(serde_json::Value::String(r.body)),
-        None => return Err(AppError::NotFound(format!("no '{format}' bot render of {id}"))),
+    let Some(best) = scored.next() else {
+        return Err(AppError::Internal("no hit".into()));
     };
-    if let Some(obj) = answer.as_object_mut() {
-        if format == "json" {
-            obj.insert("match".into(), serde_json::json!({"confidence": conf, "query": question}));
+    let id = crate::domain::ArticleId::parse(&best.id)
+        .ok_or_else(|| AppError::Internal("bad hit id".into()))?;
+    let format = req.format.as_deref().unwrap_or("json");
+    let rendered = state
+        .kb
+        .store
+        .stored_render(id, Channel::Bot.as_str(), format)
+        .await?;
+    let mut answer = match rendered {
+        Some(r) => serde_json::from_str::<serde_json::Value>(&r.body)
+            .unwrap_or(serde_json::Value::String(r.body)),
+        None => {
+            return Err(AppError::NotFound(format!(
+                "no '{format}' bot render of {id}"
+            )));
         }
+    };
+    if let Some(obj) = answer.as_object_mut()
+        && format == "json"
+    {
+        obj.insert(
+            "match".into(),
+            serde_json::json!({"confidence": conf, "query": question}),
+        );
     }
     let mut alternatives: Vec<Alternative> = scored.take(3).collect();
     alternatives.retain(|a| a.confidence >= ANSWER_THRESHOLD / 2.0);
-    Ok(axum::Json(AnswerResponse { kind: "answer", confidence: conf, threshold: ANSWER_THRESHOLD, article: Some(Alternative { id: best.id.clone(), slug: best.slug.clone(), title: best.title.clone(), confidence: conf }), answer: Some(answer), alternatives, handoff: None }))
+    Ok(axum::Json(AnswerResponse {
+        kind: "answer",
+        confidence: conf,
+        threshold: ANSWER_THRESHOLD,
+        article: Some(Alternative {
+            id: best.id.clone(),
+            slug: best.slug.clone(),
+            title: best.title.clone(),
+            confidence: conf,
+        }),
+        answer: Some(answer),
+        alternatives,
+        handoff: None,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -300,10 +473,20 @@ pub struct AnalyticsQuery {
 
 /// `GET /api/v1/analytics/searches`: top queries, zero-result queries, click-through.
 #[utoipa::path(get, path = "/api/v1/analytics/searches", tag = "search", params(("days" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = 200, body = crate::store::SearchAnalytics)))]
-pub async fn analytics(State(state): State<AppState>, caller: Caller, Query(q): Query<AnalyticsQuery>) -> AppResult<axum::Json<crate::store::SearchAnalytics>> {
+pub async fn analytics(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AnalyticsQuery>,
+) -> AppResult<axum::Json<crate::store::SearchAnalytics>> {
     caller.require_editor()?;
     let since = state.kb.now() - chrono::Duration::days(q.days.unwrap_or(30).clamp(1, 3650));
-    Ok(axum::Json(state.kb.store.search_analytics(since, q.limit.unwrap_or(20).clamp(1, 200)).await?))
+    Ok(axum::Json(
+        state
+            .kb
+            .store
+            .search_analytics(since, q.limit.unwrap_or(20).clamp(1, 200))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -314,29 +497,76 @@ pub struct SynonymSetView {
 
 /// `GET /api/v1/synonyms`
 #[utoipa::path(get, path = "/api/v1/synonyms", tag = "search", responses((status = 200, body = [SynonymSetView])))]
-pub async fn synonyms(State(state): State<AppState>, caller: Caller) -> AppResult<axum::Json<Vec<SynonymSetView>>> {
+pub async fn synonyms(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> AppResult<axum::Json<Vec<SynonymSetView>>> {
     caller.require_editor()?;
-    Ok(axum::Json(state.kb.store.synonym_sets().await?.into_iter().map(|s| SynonymSetView { locale: s.locale, terms: s.terms }).collect()))
+    Ok(axum::Json(
+        state
+            .kb
+            .store
+            .synonym_sets()
+            .await?
+            .into_iter()
+            .map(|s| SynonymSetView {
+                locale: s.locale,
+                terms: s.terms,
+            })
+            .collect(),
+    ))
 }
 
 /// `PUT /api/v1/synonyms`: replaces every set; applies at once, no reindex.
 #[utoipa::path(put, path = "/api/v1/synonyms", request_body = [SynonymSetView], tag = "search", responses((status = 204)))]
-pub async fn put_synonyms(State(state): State<AppState>, caller: Caller, ApiJson(sets): ApiJson<Vec<SynonymSetView>>) -> AppResult<StatusCode> {
+pub async fn put_synonyms(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(sets): ApiJson<Vec<SynonymSetView>>,
+) -> AppResult<StatusCode> {
     let actor = caller.actor()?;
-    if !actor.roles.has(crate::domain::Role::Reviewer) && !actor.roles.has(crate::domain::Role::Publisher) {
-        return Err(AppError::Forbidden("managing synonyms needs the reviewer or publisher role".into()));
+    if !actor.roles.has(crate::domain::Role::Reviewer)
+        && !actor.roles.has(crate::domain::Role::Publisher)
+    {
+        return Err(AppError::Forbidden(
+            "managing synonyms needs the reviewer or publisher role".into(),
+        ));
     }
     let mut clean = Vec::new();
     for s in sets {
-        let locale: Locale = s.locale.parse().map_err(|e: crate::domain::DomainError| AppError::BadRequest(e.message))?;
-        let terms: Vec<String> = s.terms.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+        let locale: Locale = s
+            .locale
+            .parse()
+            .map_err(|e: crate::domain::DomainError| AppError::BadRequest(e.message))?;
+        let terms: Vec<String> = s
+            .terms
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
         if terms.len() < 2 || terms.iter().any(|t| t.chars().count() > 60) {
-            return Err(AppError::BadRequest("each synonym set needs at least two terms of at most 60 characters".into()));
+            return Err(AppError::BadRequest(
+                "each synonym set needs at least two terms of at most 60 characters".into(),
+            ));
         }
         clean.push((locale.to_string(), terms));
     }
-    state.kb.store.replace_synonyms(&clean, &actor.name, state.kb.now()).await?;
+    state
+        .kb
+        .store
+        .replace_synonyms(&clean, &actor.name, state.kb.now())
+        .await?;
     state.kb.load_synonyms().await?;
-    state.kb.store.audit(state.kb.now(), &actor.name, "synonyms.replace", "synonyms", serde_json::json!({"sets": clean.len()})).await?;
+    state
+        .kb
+        .store
+        .audit(
+            state.kb.now(),
+            &actor.name,
+            "synonyms.replace",
+            "synonyms",
+            serde_json::json!({"sets": clean.len()}),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -58,6 +58,14 @@ impl Synonyms {
     /// more ranking than a missing one.
     pub fn demo() -> Self {
         let mut s = Self::new();
+        for (locale, terms) in Self::demo_sets() {
+            s.add_set(&locale, terms);
+        }
+        s
+    }
+
+    /// The demo sets as (locale, terms), for storing them in the database.
+    pub fn demo_sets() -> Vec<(Locale, Vec<String>)> {
         let zh = Locale::zh_cn();
         let en = Locale::en();
         let zh_sets: &[&[&str]] = &[
@@ -101,13 +109,14 @@ impl Synonyms {
             &["tv", "iptv", "television"],
             &["fee", "charge"],
         ];
+        let mut out = Vec::new();
         for set in zh_sets {
-            s.add_set(&zh, set.iter().map(|t| t.to_string()).collect());
+            out.push((zh.clone(), set.iter().map(|t| t.to_string()).collect()));
         }
         for set in en_sets {
-            s.add_set(&en, set.iter().map(|t| t.to_string()).collect());
+            out.push((en.clone(), set.iter().map(|t| t.to_string()).collect()));
         }
-        s
+        out
     }
 }
 

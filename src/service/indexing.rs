@@ -30,7 +30,10 @@ fn doc_text(doc: &Doc, snippets: &BTreeMap<SnippetKey, SnippetValue>) -> String 
                         out.push_str(&v.body);
                     }
                 }
-                Inline::Emphasis { content } | Inline::Strong { content } | Inline::Strikethrough { content } | Inline::Link { content, .. } => inlines(content, s, out),
+                Inline::Emphasis { content }
+                | Inline::Strong { content }
+                | Inline::Strikethrough { content }
+                | Inline::Link { content, .. } => inlines(content, s, out),
                 Inline::Image { alt, .. } => out.push_str(alt),
                 Inline::SoftBreak | Inline::HardBreak => out.push(' '),
                 Inline::Html { .. } => {}
@@ -56,7 +59,9 @@ fn doc_text(doc: &Doc, snippets: &BTreeMap<SnippetKey, SnippetValue>) -> String 
                     }
                     out.push('\n');
                 }
-                Block::Quote { blocks: b } | Block::Callout { blocks: b, .. } | Block::Scoped { blocks: b, .. } => blocks(b, s, out),
+                Block::Quote { blocks: b }
+                | Block::Callout { blocks: b, .. }
+                | Block::Scoped { blocks: b, .. } => blocks(b, s, out),
                 Block::Code { text, .. } => {
                     out.push_str(text);
                     out.push('\n');
@@ -76,7 +81,10 @@ fn field_text(v: &serde_json::Value, snippets: &BTreeMap<SnippetKey, SnippetValu
                 inl.iter()
                     .map(|i| match i {
                         Inline::Text { text } => text.clone(),
-                        Inline::Snippet { key } => snippets.get(key).map(|v| v.body.clone()).unwrap_or_default(),
+                        Inline::Snippet { key } => snippets
+                            .get(key)
+                            .map(|v| v.body.clone())
+                            .unwrap_or_default(),
                         _ => String::new(),
                     })
                     .collect::<String>()
@@ -85,7 +93,12 @@ fn field_text(v: &serde_json::Value, snippets: &BTreeMap<SnippetKey, SnippetValu
     };
     match v {
         serde_json::Value::String(s) => one(s),
-        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).map(one).collect::<Vec<_>>().join("\n"),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .map(one)
+            .collect::<Vec<_>>()
+            .join("\n"),
         _ => String::new(),
     }
 }
@@ -100,13 +113,31 @@ impl Kb {
         let f = &rev.meta.fields;
         let mut questions = Vec::new();
         if article.article_type == "faq" {
-            questions.push(f.get("question").map(|v| field_text(v, &snippets)).unwrap_or_else(|| rev.meta.title.clone()));
+            questions.push(
+                f.get("question")
+                    .map(|v| field_text(v, &snippets))
+                    .unwrap_or_else(|| rev.meta.title.clone()),
+            );
         }
         if let Some(v) = f.get("alternate_questions") {
             questions.extend(field_text(v, &snippets).lines().map(String::from));
         }
-        let summary = ["summary", "issue"].iter().filter_map(|k| f.get(*k)).map(|v| field_text(v, &snippets)).collect::<Vec<_>>().join("\n");
-        let skip = ["summary", "issue", "question", "alternate_questions", "related", "summary_voice", "body_voice", "sms_text"];
+        let summary = ["summary", "issue"]
+            .iter()
+            .filter_map(|k| f.get(*k))
+            .map(|v| field_text(v, &snippets))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let skip = [
+            "summary",
+            "issue",
+            "question",
+            "alternate_questions",
+            "related",
+            "summary_voice",
+            "body_voice",
+            "sms_text",
+        ];
         let fields_text = f
             .iter()
             .filter(|(k, _)| !skip.contains(&k.as_str()) && visible(k))
@@ -143,16 +174,32 @@ impl Kb {
 
     /// The index document of an article's published revision, or `None` when nothing is live.
     pub async fn live_search_doc(&self, id: ArticleId) -> ServiceResult<Option<SearchDoc>> {
-        let Some(article) = self.store.article(id).await? else { return Ok(None) };
-        let Some(n) = article.published_revision else { return Ok(None) };
-        let Some(rev) = self.store.revision(id, n).await? else { return Ok(None) };
+        let Some(article) = self.store.article(id).await? else {
+            return Ok(None);
+        };
+        let Some(n) = article.published_revision else {
+            return Ok(None);
+        };
+        let Some(rev) = self.store.revision(id, n).await? else {
+            return Ok(None);
+        };
         Ok(Some(self.search_doc(&article, &rev).await?))
     }
 
     /// Rebuilds the index from the database; `progress(done, total)` after each article.
-    pub async fn reindex(&self, index: &SearchIndex, progress: &(dyn Fn(u64, u64) + Sync)) -> anyhow::Result<usize> {
+    pub async fn reindex(
+        &self,
+        index: &SearchIndex,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> anyhow::Result<usize> {
         let cursor = self.store.last_event_seq().await?;
-        let list = self.store.list_articles(&crate::store::ArticleFilter { published_only: true, ..Default::default() }).await?;
+        let list = self
+            .store
+            .list_articles(&crate::store::ArticleFilter {
+                published_only: true,
+                ..Default::default()
+            })
+            .await?;
         let total = list.len() as u64;
         let idx = index.clone();
         tokio::task::spawn_blocking(move || idx.clear()).await??;
@@ -190,8 +237,14 @@ impl EventSink for IndexSink {
 
     fn apply<'a>(&'a self, kb: &'a Kb, events: &'a [Event]) -> BoxFuture<'a, anyhow::Result<()>> {
         async move {
-            let Some(last) = events.last().map(|e| e.seq) else { return Ok(()) };
-            let mut ids: Vec<ArticleId> = events.iter().filter(|e| e.kind.changes_channels()).filter_map(|e| e.article_id).collect();
+            let Some(last) = events.last().map(|e| e.seq) else {
+                return Ok(());
+            };
+            let mut ids: Vec<ArticleId> = events
+                .iter()
+                .filter(|e| e.kind.changes_channels())
+                .filter_map(|e| e.article_id)
+                .collect();
             ids.sort();
             ids.dedup();
             let mut upserts = Vec::new();

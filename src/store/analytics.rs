@@ -55,7 +55,12 @@ impl Store {
         })
     }
 
-    pub async fn record_click(&self, search_id: i64, article_id: i64, at: DateTime<Utc>) -> Result<()> {
+    pub async fn record_click(
+        &self,
+        search_id: i64,
+        article_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         let n = with_pool!(self, pool => {
             sqlx::query("UPDATE search_log SET clicked_article_id = $1, clicked_at = $2 WHERE id = $3")
                 .bind(article_id).bind(at).bind(search_id).execute(pool).await?.rows_affected()
@@ -66,7 +71,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn search_analytics(&self, since: DateTime<Utc>, limit: i64) -> Result<SearchAnalytics> {
+    pub async fn search_analytics(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<SearchAnalytics> {
         with_pool!(self, pool => {
             let totals = sqlx::query("SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN hits = 0 THEN 1 ELSE 0 END), 0) AS zero, \
                  COALESCE(SUM(CASE WHEN hits > 0 THEN 1 ELSE 0 END), 0) AS with_hits, COALESCE(SUM(CASE WHEN clicked_article_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS clicks \
@@ -116,7 +125,12 @@ impl Store {
     }
 
     /// Replaces every synonym set (editors manage the list as a whole).
-    pub async fn replace_synonyms(&self, sets: &[(String, Vec<String>)], actor: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn replace_synonyms(
+        &self,
+        sets: &[(String, Vec<String>)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM synonyms").execute(&mut *tx).await?;
