@@ -42,6 +42,8 @@ fn key(data: &Path, user: &str, role: &str, scope: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+// The caller kills and waits for the child.
+#[allow(clippy::zombie_processes)]
 fn serve(data: &Path) -> (Child, String) {
     let mut child = omnikb(data)
         .args(["serve", "--addr", "127.0.0.1:0"])
@@ -97,24 +99,35 @@ async fn kill_9_during_a_burst_of_publishes_loses_nothing() {
         }
         ids.push(id);
     }
-    // The burst: publishes fire concurrently; the server is killed part way through.
+    // The burst: publishes fire concurrently; the server is killed once a third of them
+    // are acknowledged, while the rest are in flight.
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for id in ids.clone() {
-        let (http, base, boss) = (http.clone(), base.clone(), boss.clone());
+        let (http, base, boss, acked) = (http.clone(), base.clone(), boss.clone(), acked.clone());
         tasks.push(tokio::spawn(async move {
-            http.post(format!("{base}/api/v1/articles/{id}/transitions"))
+            let status = http
+                .post(format!("{base}/api/v1/articles/{id}/transitions"))
                 .bearer_auth(&boss)
                 .json(&json!({"action": "publish"}))
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
-                .ok()
+                .ok();
+            if status == Some(200) {
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            status
         }));
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        if tasks.len() == n / 2 {
-            server.kill().unwrap(); // SIGKILL
-        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    for _ in 0..2000 {
+        if acked.load(std::sync::atomic::Ordering::SeqCst) >= n / 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill().unwrap(); // SIGKILL
     let _ = server.wait();
     let mut acknowledged = 0;
     for t in tasks {
