@@ -121,7 +121,7 @@ async fn kill_9_during_a_burst_of_publishes_loses_nothing() {
         }));
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    for _ in 0..2000 {
+    for _ in 0..5000 {
         if acked.load(std::sync::atomic::Ordering::SeqCst) >= n / 3 {
             break;
         }
@@ -163,7 +163,7 @@ async fn kill_9_during_a_burst_of_publishes_loses_nothing() {
         };
         published += 1;
         let mut served = false;
-        for _ in 0..100 {
+        for _ in 0..300 {
             let ok = futures_util::future::join_all(["web", "ivr", "bot", "sms"].iter().map(|c| {
                 let url = format!("{base}/api/v1/articles/{id}/render/{c}");
                 let http = http.clone();
@@ -202,7 +202,7 @@ async fn kill_9_during_a_burst_of_publishes_loses_nothing() {
         );
         let title = a["title"].as_str().unwrap();
         let mut found = false;
-        for _ in 0..100 {
+        for _ in 0..300 {
             let r: Value = http
                 .get(format!("{base}/api/v1/search"))
                 .query(&[("q", title), ("locale", "zh-CN")])
