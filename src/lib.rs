@@ -20,6 +20,7 @@ pub mod content;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod lint;
 pub mod publish;
 pub mod render;
 pub mod schema;

@@ -87,6 +87,8 @@ pub struct Kb {
     /// webhook loop react at once instead of at their next poll.
     pub wake: Arc<tokio::sync::watch::Sender<u64>>,
     search: Arc<RwLock<Option<crate::search::SearchIndex>>>,
+    /// Pre-publish lint settings (phone allow list, sensitive words).
+    pub lint: Arc<crate::lint::LintConfig>,
     synonyms: Arc<RwLock<Arc<crate::search::Synonyms>>>,
 }
 
@@ -106,6 +108,7 @@ impl Kb {
             clock,
             wake: Arc::new(tokio::sync::watch::Sender::new(0)),
             search: Arc::new(RwLock::new(None)),
+            lint: Arc::new(crate::lint::LintConfig::default()),
             synonyms: Arc::new(RwLock::new(Arc::new(crate::search::Synonyms::new()))),
         }
     }
