@@ -615,7 +615,7 @@ fn variants(d: &str) -> Vec<String> {
         {
             v.push(rest.to_string());
             // +86 10 12345678 is 010-12345678 (a mobile keeps no trunk 0).
-            if !rest.starts_with('0') && !(rest.len() == 11 && rest.starts_with('1')) {
+            if !(rest.starts_with('0') || (rest.len() == 11 && rest.starts_with('1'))) {
                 v.push(format!("0{rest}"));
             }
         }
