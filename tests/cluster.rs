@@ -29,7 +29,11 @@ async fn node(url: &str, schema: &str) -> Node {
         Default::default(),
         Arc::new(SystemClock),
     );
-    let background = omnikb::publish::start_background(&kb, Vec::new());
+    // Each node keeps its own index and follows the shared log.
+    let index = omnikb::search::SearchIndex::in_memory().unwrap();
+    kb.set_search(index.clone());
+    let background =
+        omnikb::publish::start_background(&kb, vec![omnikb::service::indexing::sink(index)]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::with_hub(
