@@ -232,8 +232,11 @@ impl FromRequestParts<AppState> for Ctx {
                 });
             }
         }
-        let existing = cookie(&parts.headers, FORM_COOKIE)
-            .filter(|v| v.len() >= 16 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        let existing = cookie(&parts.headers, FORM_COOKIE).filter(|v| {
+            v.len() >= 16
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
         let (form_token, form_token_new) = match existing {
             Some(t) => (t, false),
             None => (crate::util::random_token(24), true),
@@ -382,8 +385,8 @@ impl Ctx {
     /// Redirects to the login page when nobody is logged in.
     pub fn require_login(&self) -> Result<&Viewer, Response> {
         self.viewer.as_ref().ok_or_else(|| {
-            let next = serde_urlencoded::to_string([("next", self.path.as_str())])
-                .unwrap_or_default();
+            let next =
+                serde_urlencoded::to_string([("next", self.path.as_str())]).unwrap_or_default();
             Redirect::to(&format!("/studio/login?{next}")).into_response()
         })
     }

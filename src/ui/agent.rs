@@ -63,11 +63,7 @@ struct AgentArticle {
 }
 
 /// `GET /agent/article/{id}`: the agent view and the customer script of a published article.
-pub async fn article(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Response {
+pub async fn article(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Response {
     if ctx.viewer.is_none() {
         return json_private(
             &ctx,

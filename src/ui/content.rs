@@ -46,9 +46,10 @@ pub fn body_for(body: &str, channel: Channel) -> ChannelBody {
                 .all(|n| matches!(*n, "note" | "warning" | "tip"))
             {
                 Mode::Keep
-            } else if names.iter().any(|n| {
-                *n == channel.as_str() || (*n == "voice" && channel == Channel::Ivr)
-            }) {
+            } else if names
+                .iter()
+                .any(|n| *n == channel.as_str() || (*n == "voice" && channel == Channel::Ivr))
+            {
                 Mode::Keep
             } else {
                 Mode::Skip
@@ -171,7 +172,10 @@ mod tests {
         assert_eq!(agent.internal.len(), 1);
         assert!(!agent.shown.contains("内部"));
         assert_eq!(plain_text("1. a\n2. b\n"), "1. a\n2. b\n");
-        assert_eq!(body_of("<html><body class=x><p>hi</p></body></html>"), "<p>hi</p>");
+        assert_eq!(
+            body_of("<html><body class=x><p>hi</p></body></html>"),
+            "<p>hi</p>"
+        );
     }
 }
 
@@ -220,7 +224,11 @@ fn channel_fields(
             serde_json::Value::String(s) => vec![s.clone()],
             serde_json::Value::Array(a) => a
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
                 .collect(),
             other => vec![other.to_string()],
         };

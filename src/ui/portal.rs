@@ -92,11 +92,7 @@ pub async fn suggest(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// The article and its live revision, if the portal may show it.
-async fn public_article(
-    state: &AppState,
-    locale: &str,
-    slug: &str,
-) -> Option<(Article, Revision)> {
+async fn public_article(state: &AppState, locale: &str, slug: &str) -> Option<(Article, Revision)> {
     let article = state
         .kb
         .store
@@ -105,7 +101,13 @@ async fn public_article(
         .ok()
         .flatten()?;
     let n = article.published_revision?;
-    let rev = state.kb.store.revision(article.id, n).await.ok().flatten()?;
+    let rev = state
+        .kb
+        .store
+        .revision(article.id, n)
+        .await
+        .ok()
+        .flatten()?;
     if rev.meta.audience != Audience::Public
         || rev.meta.validity.status_at(state.kb.now()) != ValidityStatus::Valid
     {

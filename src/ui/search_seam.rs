@@ -49,7 +49,16 @@ fn score(q: &str, title: &str, text: &str) -> f32 {
     // Colloquial Chinese queries rarely match word for word: count shared bigrams.
     let mut core = q.to_string();
     for filler in [
-        "怎么办", "怎么", "如何", "为什么", "请问", "我的", "吗", "呢", "啊", "了吧",
+        "怎么办",
+        "怎么",
+        "如何",
+        "为什么",
+        "请问",
+        "我的",
+        "吗",
+        "呢",
+        "啊",
+        "了吧",
     ] {
         core = core.replace(filler, "");
     }

@@ -22,9 +22,7 @@ use crate::workflow::Action;
 type FormData = Vec<(String, String)>;
 
 fn form_get<'a>(form: &'a FormData, key: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 // ---------------------------------------------------------------- login
@@ -55,10 +53,18 @@ pub async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<FormData>,
 ) -> Response {
-    let name = form_get(&form, "name").unwrap_or_default().trim().to_string();
+    let name = form_get(&form, "name")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let password = form_get(&form, "password").unwrap_or_default();
     if !ctx.csrf_ok(form_get(&form, "_csrf")) && ctx.viewer.is_none() {
-        return login_view(&ctx, StatusCode::FORBIDDEN, Some(ctx.t("csrf_failed")), &name);
+        return login_view(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            Some(ctx.t("csrf_failed")),
+            &name,
+        );
     }
     let addr = crate::api::session::client_addr(&headers);
     match crate::api::session::open_session(&state, &name, password, addr).await {
@@ -129,7 +135,12 @@ fn type_labels(state: &AppState, lang: Lang) -> Vec<(String, String)> {
         .kb
         .schemas()
         .iter()
-        .map(|s| (s.name.clone(), lang.pick(&s.rules.label, &s.name).to_string()))
+        .map(|s| {
+            (
+                s.name.clone(),
+                lang.pick(&s.rules.label, &s.name).to_string(),
+            )
+        })
         .collect()
 }
 
@@ -347,7 +358,11 @@ fn values_of_input(input: &ArticleInput) -> BTreeMap<String, String> {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Array(a) => a
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
             other => other.to_string(),
@@ -616,21 +631,21 @@ pub async fn save(
         .save_draft(article.id, base, &input, &viewer.actor())
         .await
     {
-        Ok(_) => Redirect::to(&format!("/studio/a/{}?done=saved", article.id.display()))
-            .into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/studio/a/{}?done=saved", article.id.display())).into_response()
+        }
         Err(e) => {
             let e: AppError = e.into();
             let (status, errors, banner, latest) = match e {
                 AppError::Invalid(errs) => (StatusCode::UNPROCESSABLE_ENTITY, errs, None, None),
-                AppError::Conflict { latest, base: b, .. } => {
+                AppError::Conflict {
+                    latest, base: b, ..
+                } => {
                     let latest_n = latest.unwrap_or(i64::from(article.latest_revision));
                     let msg = ctx
                         .t("conflict")
                         .replace("{latest}", &latest_n.to_string())
-                        .replace(
-                            "{base}",
-                            &b.unwrap_or(i64::from(base)).to_string(),
-                        );
+                        .replace("{base}", &b.unwrap_or(i64::from(base)).to_string());
                     (StatusCode::CONFLICT, vec![], Some(msg), Some(latest_n))
                 }
                 other => (
@@ -784,8 +799,11 @@ pub async fn previews(
             }
         }
         for r in mine {
-            p.warnings
-                .extend(r.warnings.iter().map(|w| format!("{}: {}", w.code, w.message)));
+            p.warnings.extend(
+                r.warnings
+                    .iter()
+                    .map(|w| format!("{}: {}", w.code, w.message)),
+            );
             let is_html = r.media_type.contains("html");
             let item = if is_html {
                 PreviewItem {
@@ -818,7 +836,9 @@ pub async fn previews(
                     bubbles: vec![],
                 }
             };
-            if channel == Channel::Ivr && p.speak.is_none() || r.format == "text" && channel == Channel::Ivr {
+            if channel == Channel::Ivr && p.speak.is_none()
+                || r.format == "text" && channel == Channel::Ivr
+            {
                 let spoken = SSML_TAG.replace_all(&r.body, " ").to_string();
                 p.speak = Some(spoken);
             }
@@ -927,7 +947,11 @@ async fn article_view(
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Array(a) => a
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join(" · "),
             other => other.to_string(),
@@ -938,7 +962,12 @@ async fn article_view(
             internal: rules.is_some_and(|r| r.internal),
         });
     }
-    let history = state.kb.store.revisions(article.id).await.unwrap_or_default();
+    let history = state
+        .kb
+        .store
+        .revisions(article.id)
+        .await
+        .unwrap_or_default();
     let transitions = state
         .kb
         .store
@@ -1066,11 +1095,17 @@ pub async fn transition(
             &state,
             &ctx,
             &id,
-            Some((StatusCode::BAD_REQUEST, ctx.t("reject_needs_comment").into())),
+            Some((
+                StatusCode::BAD_REQUEST,
+                ctx.t("reject_needs_comment").into(),
+            )),
         )
         .await;
     }
-    let at = match form_get(&form, "at").map(str::trim).filter(|s| !s.is_empty()) {
+    let at = match form_get(&form, "at")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(s) => {
             // <input type=datetime-local> gives 2026-07-01T09:00 in the home time zone.
             let full = if s.len() == 16 {
@@ -1132,8 +1167,9 @@ pub async fn rollback(
         return ctx.error(StatusCode::BAD_REQUEST, "revision?");
     };
     match state.kb.rollback(article.id, n, &viewer.actor()).await {
-        Ok(_) => Redirect::to(&format!("/studio/a/{}?done=saved", article.id.display()))
-            .into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/studio/a/{}?done=saved", article.id.display())).into_response()
+        }
         Err(e) => {
             let e: AppError = e.into();
             article_view(
@@ -1229,7 +1265,12 @@ pub async fn review_queue(State(state): State<AppState>, ctx: Ctx) -> Response {
         state: Some(RevisionState::InReview),
         ..Default::default()
     };
-    let list = state.kb.store.list_articles(&filter).await.unwrap_or_default();
+    let list = state
+        .kb
+        .store
+        .list_articles(&filter)
+        .await
+        .unwrap_or_default();
     let mut items = Vec::new();
     for s in list {
         let a = &s.article;
@@ -1279,7 +1320,14 @@ pub async fn admin(State(state): State<AppState>, ctx: Ctx) -> Response {
         "users",
         &users
             .iter()
-            .map(|u| (u.name.clone(), u.display_name.clone(), u.roles.to_db(), u.disabled))
+            .map(|u| {
+                (
+                    u.name.clone(),
+                    u.display_name.clone(),
+                    u.roles.to_db(),
+                    u.disabled,
+                )
+            })
             .collect::<Vec<_>>(),
     );
     c.insert(
