@@ -12,6 +12,7 @@ mod health;
 mod json;
 pub mod openapi;
 mod schemas;
+pub mod search;
 pub mod session;
 mod webhooks;
 
@@ -30,6 +31,15 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/schemas", get(schemas::list))
+        .route("/api/v1/search", get(search::search))
+        .route("/api/v1/search/clicks", post(search::click))
+        .route("/api/v1/suggest", get(search::suggest))
+        .route("/api/v1/answer", post(search::answer))
+        .route("/api/v1/analytics/searches", get(search::analytics))
+        .route(
+            "/api/v1/synonyms",
+            get(search::synonyms).put(search::put_synonyms),
+        )
         .route("/api/v1/events", get(events::stream))
         .route(
             "/api/v1/webhooks",

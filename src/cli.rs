@@ -318,7 +318,23 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Reindex => {
-            anyhow::bail!("the search index is not part of this build yet (see issue 5)")
+            let config = Config::from_env(data, default_addr);
+            let kb = build_kb(&config).await?;
+            let index = crate::service::indexing::open_index(&config.index_dir())?;
+            let pb = progress_bar(0, "reindexing");
+            let started = std::time::Instant::now();
+            let n = kb
+                .reindex(&index, &|done, total| {
+                    pb.set_length(total);
+                    pb.set_position(done);
+                })
+                .await?;
+            pb.finish_and_clear();
+            println!(
+                "reindexed {n} published articles in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::User {
             command:
@@ -428,9 +444,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The event sinks of this build (the search index joins here).
-pub async fn default_sinks(_kb: &Kb) -> Vec<Arc<dyn crate::publish::EventSink>> {
-    Vec::new()
+/// The event sinks of this node: its search index, if it has one.
+pub async fn default_sinks(kb: &Kb) -> Vec<Arc<dyn crate::publish::EventSink>> {
+    kb.search()
+        .map(crate::service::indexing::sink)
+        .into_iter()
+        .collect()
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -460,6 +479,7 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
     if demo {
         if kb.store.count_articles().await? == 0 && kb.store.count_users().await? == 0 {
             let (passwords, report) = crate::demo::load(&kb, &config.data_dir).await?;
+            crate::demo::load_synonyms(&kb).await?;
             println!(
                 "Demo knowledge base loaded: {} articles, {} snippets.",
                 report.articles_published, report.snippets_saved
@@ -472,9 +492,28 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
             println!("The database is not empty; the demo was not loaded again.");
         }
     }
-    if let Some(dir) = watch {
-        tracing::warn!(dir = %dir.display(), "--watch is not implemented yet in this build; the folder is not synced");
+    // The index is derived data: open it, and catch up from its cursor (the publisher
+    // replays events after it; an empty or rebuilt index is filled from the database).
+    let index = crate::service::indexing::open_index(&config.index_dir())?;
+    if index.cursor() == 0 || index.num_docs() == 0 {
+        let n = kb.reindex(&index, &|_, _| {}).await?;
+        tracing::info!(articles = n, "search index built");
     }
+    kb.set_search(index);
+    kb.load_synonyms().await?;
+    if let Some(dir) = &watch {
+        // Bring the folder in once at start, then follow its changes.
+        crate::watch::sync_articles(&kb, dir).await;
+    }
+    let templates = std::path::PathBuf::from("templates");
+    let _watcher = crate::watch::start(
+        kb.clone(),
+        config.schemas_dir.clone(),
+        templates.is_dir().then_some(templates),
+        watch.clone(),
+    )
+    .map_err(|e| tracing::warn!(error = %e, "file watching is off"))
+    .ok();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;

@@ -57,3 +57,14 @@ pub async fn load(
     let _ = std::fs::remove_dir_all(&dir);
     Ok((passwords, report))
 }
+
+/// The demo's synonym sets (telecom and banking terms in zh-CN and en).
+pub async fn load_synonyms(kb: &Kb) -> anyhow::Result<()> {
+    let sets: Vec<(String, Vec<String>)> = crate::search::Synonyms::demo_sets()
+        .into_iter()
+        .map(|(locale, terms)| (locale.to_string(), terms))
+        .collect();
+    kb.store.replace_synonyms(&sets, "demo", kb.now()).await?;
+    kb.load_synonyms().await?;
+    Ok(())
+}

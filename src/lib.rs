@@ -20,14 +20,17 @@ pub mod content;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod lint;
 pub mod publish;
 pub mod render;
 pub mod schema;
+pub mod search;
 pub mod service;
 pub mod state;
 pub mod store;
 pub mod ui;
 pub mod util;
+pub mod watch;
 pub mod workflow;
 
 use std::time::Instant;

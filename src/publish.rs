@@ -21,11 +21,11 @@ use crate::store::{Event, EventKind};
 /// A hook the publisher calls for each event after renders are stored (the search
 /// indexer implements it). Called from the publisher task only, in event order.
 pub trait EventSink: Send + Sync {
-    fn apply(
-        &self,
-        kb: &Kb,
-        events: &[Event],
-    ) -> futures_util::future::BoxFuture<'_, anyhow::Result<()>>;
+    fn apply<'a>(
+        &'a self,
+        kb: &'a Kb,
+        events: &'a [Event],
+    ) -> futures_util::future::BoxFuture<'a, anyhow::Result<()>>;
     /// The last event this sink has durably applied (0: none).
     fn cursor(&self) -> i64;
 }

@@ -16,6 +16,15 @@ use crate::content::file::SayAs;
 use crate::domain::{ArticleId, Audience, Channel, Locale, SnippetKey, Validity};
 use crate::schema::ContentSchema;
 
+pub mod agent;
+pub mod html;
+pub mod web;
+
+pub mod bot;
+pub mod ivr;
+pub mod sms;
+mod speech;
+
 /// The article as a renderer sees it: the published (or previewed) revision, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArticleView {
@@ -189,7 +198,39 @@ impl Registry {
     }
 }
 
-/// The renderers shipped with omnikb, one per channel.
+/// The renderers shipped with omnikb, one per channel, with the bundled web templates.
 pub fn default_registry() -> Registry {
-    Registry::default()
+    // The bundled templates are compiled into the binary and tested; failing to parse
+    // them is a build defect, so fall back to the other channels rather than panic.
+    let web = match web::WebRenderer::new() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!(error = %e, "bundled web templates do not parse; web channel off");
+            None
+        }
+    };
+    registry_with(web)
+}
+
+fn registry_with(web: Option<web::WebRenderer>) -> Registry {
+    let mut r = Registry::default();
+    if let Some(web) = web {
+        r.register(Arc::new(web));
+    }
+    r.register(Arc::new(ivr::IvrRenderer));
+    r.register(Arc::new(agent::AgentRenderer::new()));
+    r.register(Arc::new(bot::BotRenderer));
+    r.register(Arc::new(sms::SmsRenderer));
+    r
+}
+
+/// The renderers with web templates loaded from a folder (hot reload). Fails, naming the
+/// file, when a template does not parse.
+pub fn registry_from_templates(dir: &std::path::Path) -> Result<Registry, RenderError> {
+    let web_dir = if dir.join("web").is_dir() {
+        dir.join("web")
+    } else {
+        dir.to_path_buf()
+    };
+    Ok(registry_with(Some(web::WebRenderer::from_dir(web_dir)?)))
 }

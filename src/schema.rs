@@ -101,18 +101,24 @@ impl ContentSchema {
             message,
         };
         let validator = jsonschema::draft202012::new(&raw).map_err(|e| load(e.to_string()))?;
-        let rules: TypeRules =
-            serde_json::from_value(raw.get("x-omnikb").cloned().unwrap_or(Value::Null))
-                .map_err(|e| load(format!("x-omnikb: {e}")))?;
+        let rules: TypeRules = serde_json::from_value(
+            raw.get("x-omnikb")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Default::default())),
+        )
+        .map_err(|e| load(format!("x-omnikb: {e}")))?;
         if rules.name.is_empty() {
             return Err(load("x-omnikb.type (the type's name) is missing".into()));
         }
         let mut fields = Vec::new();
         if let Some(props) = raw.get("properties").and_then(Value::as_object) {
             for (name, prop) in props {
-                let fr: FieldRules =
-                    serde_json::from_value(prop.get("x-omnikb").cloned().unwrap_or(Value::Null))
-                        .map_err(|e| load(format!("properties.{name}.x-omnikb: {e}")))?;
+                let fr: FieldRules = serde_json::from_value(
+                    prop.get("x-omnikb")
+                        .cloned()
+                        .unwrap_or_else(|| Value::Object(Default::default())),
+                )
+                .map_err(|e| load(format!("properties.{name}.x-omnikb: {e}")))?;
                 fields.push((name.clone(), fr, prop.clone()));
             }
         }

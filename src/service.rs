@@ -4,6 +4,7 @@
 
 pub mod authoring;
 pub mod import_export;
+pub mod indexing;
 pub mod publishing;
 pub mod validate;
 
@@ -85,6 +86,10 @@ pub struct Kb {
     /// Poked after every write that appends events, so this node's publisher and
     /// webhook loop react at once instead of at their next poll.
     pub wake: Arc<tokio::sync::watch::Sender<u64>>,
+    search: Arc<RwLock<Option<crate::search::SearchIndex>>>,
+    /// Pre-publish lint settings (phone allow list, sensitive words).
+    pub lint: Arc<crate::lint::LintConfig>,
+    synonyms: Arc<RwLock<Arc<crate::search::Synonyms>>>,
 }
 
 impl Kb {
@@ -102,6 +107,9 @@ impl Kb {
             site: Arc::new(site),
             clock,
             wake: Arc::new(tokio::sync::watch::Sender::new(0)),
+            search: Arc::new(RwLock::new(None)),
+            lint: Arc::new(crate::lint::LintConfig::default()),
+            synonyms: Arc::new(RwLock::new(Arc::new(crate::search::Synonyms::new()))),
         }
     }
 
@@ -124,9 +132,30 @@ impl Kb {
         *self.schemas.write() = schemas;
     }
 
-    /// The search index of this node, when the build has one.
-    pub fn search(&self) -> Option<()> {
-        None
+    /// The search index of this node, if it has one (the CLI's one-shot commands don't).
+    pub fn search(&self) -> Option<crate::search::SearchIndex> {
+        self.search.read().clone()
+    }
+
+    pub fn set_search(&self, index: crate::search::SearchIndex) {
+        *self.search.write() = Some(index);
+    }
+
+    /// The synonym sets in force (query time: changes apply without reindexing).
+    pub fn synonyms(&self) -> Arc<crate::search::Synonyms> {
+        self.synonyms.read().clone()
+    }
+
+    /// Reloads the synonyms from the database.
+    pub async fn load_synonyms(&self) -> ServiceResult<()> {
+        let mut set = crate::search::Synonyms::new();
+        for s in self.store.synonym_sets().await? {
+            if let Ok(locale) = s.locale.parse() {
+                set.add_set(&locale, s.terms);
+            }
+        }
+        *self.synonyms.write() = Arc::new(set);
+        Ok(())
     }
 
     pub fn renderers(&self) -> Registry {

@@ -8,6 +8,7 @@
 //! All writes that belong together happen in one transaction: a state change, its audit
 //! row and its outbox event commit together or not at all.
 
+mod analytics;
 mod articles;
 mod audit;
 mod error;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use analytics::{QueryCount, SearchAnalytics, SearchRecord, SynonymSet};
 pub use articles::{
     ArticleFilter, ArticleSummary, NewFeedback, NewRevision, TransitionRecord, TransitionRow,
 };

@@ -236,6 +236,30 @@ async fn a_whole_article_life_over_http() {
         assert_eq!(raw.status(), 400, "{label}");
         assert_eq!(raw.headers()["content-type"], "application/problem+json");
 
+        // Pre-publish lint: a bank card number (Luhn-valid) in customer content blocks the
+        // submit with a field-level message; the number itself is not echoed back.
+        let mut leaky = article("卡号泄露测试", "请核对卡号4111 1111 1111 1111是否正确。");
+        leaky["slug"] = json!("leaky-card");
+        let (st, created) = s
+            .call("author", M::POST, "/api/v1/articles", Some(leaky))
+            .await;
+        assert_eq!(st, 201, "{label}: {created}");
+        let leaky_id = created["id"].as_str().unwrap().to_string();
+        let (st, p) = s.act("author", &leaky_id, "submit", None, None).await;
+        assert_eq!(st, 422, "{label}: {p}");
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["path"] == "/body"),
+            "{label}: {p}"
+        );
+        assert!(
+            !p.to_string().contains("4111 1111 1111 1111"),
+            "{label}: the secret is masked: {p}"
+        );
+
         // The author drafts and submits.
         let (st, created) = s
             .call(

@@ -4,13 +4,20 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, articles, authoring, events, schemas, session, webhooks};
+use super::{admin, articles, authoring, events, schemas, search, session, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "omnikb API", description = "Publish once, update everywhere: contact-center knowledge for web, IVR, agent desk, bots and SMS. Errors are application/problem+json (RFC 9457)."),
     paths(
         schemas::list,
+        search::search,
+        search::click,
+        search::suggest,
+        search::answer,
+        search::analytics,
+        search::synonyms,
+        search::put_synonyms,
         events::stream,
         webhooks::create,
         webhooks::list,

@@ -384,9 +384,26 @@ impl Kb {
         }
     }
 
-    /// The sensitive-content lint for customer channels (none for internal articles).
-    fn lint_findings(&self, _article: &Article, _rev: &Revision) -> Vec<FieldError> {
-        Vec::new()
+    /// The sensitive-content lint for customer channels. Internal articles never reach a
+    /// customer channel, and internal-only fields and blocks are exempt.
+    fn lint_findings(&self, article: &Article, rev: &Revision) -> Vec<FieldError> {
+        if rev.meta.audience == crate::domain::Audience::Internal {
+            return Vec::new();
+        }
+        let schemas = self.schemas();
+        let Ok(schema) = schemas.get(&article.article_type) else {
+            return Vec::new();
+        };
+        crate::lint::lint_article(
+            &rev.meta.title,
+            &rev.meta.fields,
+            &rev.body,
+            schema,
+            &self.lint,
+        )
+        .iter()
+        .map(|f| f.to_field_error())
+        .collect()
     }
 
     /// Takes a workflow action on an article.

@@ -314,6 +314,60 @@ impl Kb {
         Ok(())
     }
 
+    /// Saves a draft for each file whose content differs from the article's latest
+    /// revision (the watched-folder sync): unchanged files write nothing. Returns how
+    /// many articles changed.
+    pub async fn sync_tree(&self, tree: &SourceTree, actor_name: &str) -> ServiceResult<usize> {
+        let mut changed = 0;
+        for (_, snippet) in &tree.snippets {
+            let same = match self
+                .store
+                .snippet(snippet.key.as_str(), snippet.locale.as_str())
+                .await?
+            {
+                Some(s) => {
+                    self.store
+                        .snippet_revision(s.id, s.latest_revision)
+                        .await?
+                        .and_then(|r| r.to_file(&s.key, &s.locale))
+                        .as_ref()
+                        == Some(snippet)
+                }
+                None => false,
+            };
+            if !same {
+                self.store
+                    .save_snippet(snippet, None, actor_name, false, self.now())
+                    .await?;
+                changed += 1;
+            }
+        }
+        for (_, checked) in &tree.articles {
+            let src = &checked.source;
+            if let Some(existing) = self
+                .store
+                .article_by_slug(src.slug.as_str(), src.locale.as_str())
+                .await?
+                && let Some(latest) = self
+                    .store
+                    .revision(existing.id, existing.latest_revision)
+                    .await?
+                && latest.meta == src.meta
+                && latest.body == src.body
+            {
+                continue;
+            }
+            let mut report = ImportReport::default();
+            self.import_article(src, None, actor_name, &mut report)
+                .await?;
+            changed += 1;
+        }
+        if changed > 0 {
+            self.changed();
+        }
+        Ok(changed)
+    }
+
     /// Writes every article's latest revision and every snippet's latest revision.
     pub async fn export_tree(&self, dir: &Path) -> ServiceResult<(usize, usize)> {
         let io =

@@ -1,0 +1,282 @@
+//! Keeping the search index in step with what is published.
+//!
+//! Index documents hold only what customer channels may show (no internal fields, no
+//! `::: internal` blocks), because highlights are shown to everyone; internal articles
+//! are indexed too and filtered by audience at query time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use super::{Kb, ServiceResult};
+use crate::content::{Block, Doc, Inline, parse_body};
+use crate::domain::{Article, ArticleId, Channel, Revision, SnippetKey};
+use crate::publish::EventSink;
+use crate::render::SnippetValue;
+use crate::search::{SearchDoc, SearchIndex};
+use crate::store::Event;
+
+/// Plain text of a document with snippets resolved (what a customer would read).
+fn doc_text(doc: &Doc, snippets: &BTreeMap<SnippetKey, SnippetValue>) -> String {
+    let mut out = String::new();
+    fn inlines(v: &[Inline], s: &BTreeMap<SnippetKey, SnippetValue>, out: &mut String) {
+        for i in v {
+            match i {
+                Inline::Text { text } | Inline::Code { text } => out.push_str(text),
+                Inline::Snippet { key } => {
+                    if let Some(v) = s.get(key) {
+                        out.push_str(&v.body);
+                    }
+                }
+                Inline::Emphasis { content }
+                | Inline::Strong { content }
+                | Inline::Strikethrough { content }
+                | Inline::Link { content, .. } => inlines(content, s, out),
+                Inline::Image { alt, .. } => out.push_str(alt),
+                Inline::SoftBreak | Inline::HardBreak => out.push(' '),
+                Inline::Html { .. } => {}
+            }
+        }
+    }
+    fn blocks(v: &[Block], s: &BTreeMap<SnippetKey, SnippetValue>, out: &mut String) {
+        for b in v {
+            match b {
+                Block::Heading { content, .. } | Block::Paragraph { content } => {
+                    inlines(content, s, out);
+                    out.push('\n');
+                }
+                Block::List(l) => {
+                    for it in &l.items {
+                        blocks(&it.blocks, s, out);
+                    }
+                }
+                Block::Table(t) => {
+                    for cell in t.header.iter().chain(t.rows.iter().flatten()) {
+                        inlines(cell, s, out);
+                        out.push(' ');
+                    }
+                    out.push('\n');
+                }
+                Block::Quote { blocks: b }
+                | Block::Callout { blocks: b, .. }
+                | Block::Scoped { blocks: b, .. } => blocks(b, s, out),
+                Block::Code { text, .. } => {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+                Block::Rule | Block::Html { .. } => {}
+            }
+        }
+    }
+    blocks(&doc.blocks, snippets, &mut out);
+    out
+}
+
+fn field_text(v: &serde_json::Value, snippets: &BTreeMap<SnippetKey, SnippetValue>) -> String {
+    let one = |s: &str| {
+        crate::content::parse_inline_text(s)
+            .map(|inl| {
+                inl.iter()
+                    .map(|i| match i {
+                        Inline::Text { text } => text.clone(),
+                        Inline::Snippet { key } => snippets
+                            .get(key)
+                            .map(|v| v.body.clone())
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    })
+                    .collect::<String>()
+            })
+            .unwrap_or_else(|_| s.to_string())
+    };
+    match v {
+        serde_json::Value::String(s) => one(s),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .map(one)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+impl Kb {
+    /// The index document of a published revision.
+    pub async fn search_doc(&self, article: &Article, rev: &Revision) -> ServiceResult<SearchDoc> {
+        let snippets = self.snippet_values(article.locale.as_str()).await?;
+        let schemas = self.schemas();
+        let schema = schemas.get(&article.article_type).ok();
+        let visible = |name: &str| schema.is_none_or(|s| s.field_visible(name, Channel::Web));
+        let f = &rev.meta.fields;
+        let mut questions = Vec::new();
+        if article.article_type == "faq" {
+            questions.push(
+                f.get("question")
+                    .map(|v| field_text(v, &snippets))
+                    .unwrap_or_else(|| rev.meta.title.clone()),
+            );
+        }
+        if let Some(v) = f.get("alternate_questions") {
+            questions.extend(field_text(v, &snippets).lines().map(String::from));
+        }
+        let summary = ["summary", "issue"]
+            .iter()
+            .filter_map(|k| f.get(*k))
+            .map(|v| field_text(v, &snippets))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let skip = [
+            "summary",
+            "issue",
+            "question",
+            "alternate_questions",
+            "related",
+            "summary_voice",
+            "body_voice",
+            "sms_text",
+        ];
+        let fields_text = f
+            .iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()) && visible(k))
+            .map(|(_, v)| field_text(v, &snippets))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let body_text = match parse_body(&rev.body, 1) {
+            Ok(p) => doc_text(&p.doc.for_channel(Channel::Web), &snippets),
+            Err(_) => String::new(),
+        };
+        let (up, down) = self.store.feedback_counts(article.id.0).await?;
+        // Laplace-smoothed share of "helpful": 0.5 with no votes.
+        let helpful = (up as f32 + 1.0) / ((up + down) as f32 + 2.0);
+        Ok(SearchDoc {
+            id: article.id,
+            revision: rev.number,
+            slug: article.slug.to_string(),
+            locale: article.locale.clone(),
+            article_type: article.article_type.clone(),
+            title: rev.meta.title.clone(),
+            questions,
+            summary,
+            fields_text,
+            body_text,
+            category: rev.meta.category.clone(),
+            tags: rev.meta.tags.clone(),
+            audience: rev.meta.audience,
+            effective_from: rev.meta.validity.effective_from,
+            expires_at: rev.meta.validity.expires_at,
+            updated_at: rev.published_at.unwrap_or(rev.created_at),
+            helpful,
+        })
+    }
+
+    /// The index document of an article's published revision, or `None` when nothing is live.
+    pub async fn live_search_doc(&self, id: ArticleId) -> ServiceResult<Option<SearchDoc>> {
+        let Some(article) = self.store.article(id).await? else {
+            return Ok(None);
+        };
+        let Some(n) = article.published_revision else {
+            return Ok(None);
+        };
+        let Some(rev) = self.store.revision(id, n).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.search_doc(&article, &rev).await?))
+    }
+
+    /// Rebuilds the index from the database; `progress(done, total)` after each article.
+    pub async fn reindex(
+        &self,
+        index: &SearchIndex,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> anyhow::Result<usize> {
+        let cursor = self.store.last_event_seq().await?;
+        let list = self
+            .store
+            .list_articles(&crate::store::ArticleFilter {
+                published_only: true,
+                ..Default::default()
+            })
+            .await?;
+        let total = list.len() as u64;
+        let idx = index.clone();
+        tokio::task::spawn_blocking(move || idx.clear()).await??;
+        let mut batch = Vec::with_capacity(256);
+        for (i, s) in list.iter().enumerate() {
+            if let Some(doc) = self.live_search_doc(s.article.id).await? {
+                batch.push(doc);
+            }
+            if batch.len() == 256 {
+                let idx = index.clone();
+                let docs = std::mem::take(&mut batch);
+                tokio::task::spawn_blocking(move || idx.upsert(&docs)).await??;
+            }
+            progress(i as u64 + 1, total);
+        }
+        let idx = index.clone();
+        tokio::task::spawn_blocking(move || {
+            idx.upsert(&batch)?;
+            idx.commit(cursor)
+        })
+        .await??;
+        Ok(list.len())
+    }
+}
+
+/// The search index as an event sink of the publisher.
+pub struct IndexSink {
+    pub index: SearchIndex,
+}
+
+impl EventSink for IndexSink {
+    fn cursor(&self) -> i64 {
+        self.index.cursor()
+    }
+
+    fn apply<'a>(&'a self, kb: &'a Kb, events: &'a [Event]) -> BoxFuture<'a, anyhow::Result<()>> {
+        async move {
+            let Some(last) = events.last().map(|e| e.seq) else {
+                return Ok(());
+            };
+            let mut ids: Vec<ArticleId> = events
+                .iter()
+                .filter(|e| e.kind.changes_channels())
+                .filter_map(|e| e.article_id)
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let mut upserts = Vec::new();
+            let mut deletes = Vec::new();
+            for id in ids {
+                match kb.live_search_doc(id).await? {
+                    Some(doc) => upserts.push(doc),
+                    None => deletes.push(id),
+                }
+            }
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || {
+                for id in deletes {
+                    index.delete(id)?;
+                }
+                index.upsert(&upserts)?;
+                index.commit(last)
+            })
+            .await??;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// Opens (or creates) the index of a data folder.
+pub fn open_index(dir: &std::path::Path) -> anyhow::Result<SearchIndex> {
+    std::fs::create_dir_all(dir)?;
+    Ok(SearchIndex::open(dir)?)
+}
+
+/// Shared handle type for the sink list.
+pub fn sink(index: SearchIndex) -> Arc<dyn EventSink> {
+    Arc::new(IndexSink { index })
+}

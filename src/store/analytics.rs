@@ -1,0 +1,154 @@
+//! Search analytics and synonyms.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::rows::get;
+use super::{Result, Store, StoreError, with_pool};
+use sqlx::Row;
+
+/// One recorded search.
+#[derive(Debug, Clone)]
+pub struct SearchRecord<'a> {
+    pub at: DateTime<Utc>,
+    pub q: &'a str,
+    pub locale: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub scope: &'a str,
+    pub filters: serde_json::Value,
+    pub hits: i64,
+    pub latency_us: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueryCount {
+    pub q: String,
+    pub searches: i64,
+    pub clicks: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchAnalytics {
+    pub searches: i64,
+    pub zero_result_searches: i64,
+    /// Searches followed by a click on a result, over all searches with results.
+    pub click_through: f64,
+    pub top_queries: Vec<QueryCount>,
+    /// Content gaps: what people look for and do not find.
+    pub zero_result_queries: Vec<QueryCount>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SynonymSet {
+    pub id: i64,
+    pub locale: String,
+    pub terms: Vec<String>,
+}
+
+impl Store {
+    pub async fn record_search(&self, r: &SearchRecord<'_>) -> Result<i64> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("INSERT INTO search_log (at, q, locale, channel, scope, filters, hits, latency_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                .bind(r.at).bind(r.q).bind(r.locale).bind(r.channel).bind(r.scope).bind(r.filters.to_string()).bind(r.hits).bind(r.latency_us)
+                .fetch_one(pool).await?;
+            Ok(row.try_get::<i64, _>("id")?)
+        })
+    }
+
+    pub async fn record_click(
+        &self,
+        search_id: i64,
+        article_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("UPDATE search_log SET clicked_article_id = $1, clicked_at = $2 WHERE id = $3")
+                .bind(article_id).bind(at).bind(search_id).execute(pool).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("search {search_id}")));
+        }
+        Ok(())
+    }
+
+    pub async fn search_analytics(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<SearchAnalytics> {
+        with_pool!(self, pool => {
+            let totals = sqlx::query("SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN hits = 0 THEN 1 ELSE 0 END), 0) AS zero, \
+                 COALESCE(SUM(CASE WHEN hits > 0 THEN 1 ELSE 0 END), 0) AS with_hits, COALESCE(SUM(CASE WHEN clicked_article_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS clicks \
+                 FROM search_log WHERE at >= $1")
+                .bind(since).fetch_one(pool).await?;
+            let n: i64 = get!(totals, "n");
+            let zero: i64 = get!(totals, "zero");
+            let with_hits: i64 = get!(totals, "with_hits");
+            let clicks: i64 = get!(totals, "clicks");
+            let top_sql = "SELECT q, COUNT(*) AS searches, COALESCE(SUM(CASE WHEN clicked_article_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS clicks \
+                 FROM search_log WHERE at >= $1 GROUP BY q ORDER BY COUNT(*) DESC, q LIMIT $2";
+            let gap_sql = "SELECT q, COUNT(*) AS searches, CAST(0 AS BIGINT) AS clicks FROM search_log WHERE at >= $1 AND hits = 0 GROUP BY q ORDER BY COUNT(*) DESC, q LIMIT $2";
+            let mut lists = Vec::new();
+            for sql in [top_sql, gap_sql] {
+                let rows = sqlx::query(sql).bind(since).bind(limit).fetch_all(pool).await?;
+                let mut out = Vec::new();
+                for row in &rows {
+                    let q: String = get!(row, "q");
+                    let searches: i64 = get!(row, "searches");
+                    let clicks: i64 = get!(row, "clicks");
+                    out.push(QueryCount { q, searches, clicks });
+                }
+                lists.push(out);
+            }
+            let gaps = lists.pop().unwrap_or_default();
+            let top = lists.pop().unwrap_or_default();
+            Ok(SearchAnalytics {
+                searches: n,
+                zero_result_searches: zero,
+                click_through: if with_hits > 0 { clicks as f64 / with_hits as f64 } else { 0.0 },
+                top_queries: top,
+                zero_result_queries: gaps,
+            })
+        })
+    }
+
+    pub async fn synonym_sets(&self) -> Result<Vec<SynonymSet>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT id, locale, terms FROM synonyms ORDER BY id").fetch_all(pool).await?;
+            let mut out = Vec::new();
+            for row in &rows {
+                let terms: String = get!(row, "terms");
+                out.push(SynonymSet { id: get!(row, "id"), locale: get!(row, "locale"), terms: serde_json::from_str(&terms).unwrap_or_default() });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Replaces every synonym set (editors manage the list as a whole).
+    pub async fn replace_synonyms(
+        &self,
+        sets: &[(String, Vec<String>)],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM synonyms").execute(&mut *tx).await?;
+            for (locale, terms) in sets {
+                sqlx::query("INSERT INTO synonyms (locale, terms, updated_at, updated_by) VALUES ($1, $2, $3, $4)")
+                    .bind(locale).bind(serde_json::to_string(terms).unwrap_or_default()).bind(now).bind(actor).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// (helpful, not helpful) counts per article.
+    pub async fn feedback_counts(&self, article_id: i64) -> Result<(i64, i64)> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT COALESCE(SUM(CASE WHEN kind = 'helpful' THEN 1 ELSE 0 END), 0) AS up, COALESCE(SUM(CASE WHEN kind = 'not_helpful' THEN 1 ELSE 0 END), 0) AS down FROM feedback WHERE article_id = $1")
+                .bind(article_id).fetch_one(pool).await?;
+            Ok((get!(row, "up"), get!(row, "down")))
+        })
+    }
+}
