@@ -1,5 +1,6 @@
-//! The one place the UI searches. For now a simple match over published articles'
-//! titles, summaries and customer-facing fields; later the tantivy index.
+//! The one place the UI searches: the node's tantivy index when it has one, else (and
+//! when the index has nothing yet, e.g. just after a publish) a simple match over
+//! published articles' titles, summaries and customer-facing fields.
 
 use serde::Serialize;
 
@@ -74,9 +75,72 @@ fn score(q: &str, title: &str, text: &str) -> f32 {
     if ratio >= 0.5 { ratio * 5.0 } else { 0.0 }
 }
 
-/// Published, currently valid articles whose title, summary or customer fields match `q`.
-/// `internal`: include internal articles (logged-in agents and editors only).
+/// Published, currently valid articles matching `q`, best first. `internal`: include
+/// internal articles (logged-in agents and editors only).
 pub async fn search_titles(
+    kb: &Kb,
+    q: &str,
+    locale: Option<&str>,
+    internal: bool,
+    limit: usize,
+) -> Vec<Hit> {
+    if !q.trim().is_empty()
+        && let Some(index) = kb.search()
+    {
+        let scope = if internal {
+            crate::search::AudienceScope::Internal
+        } else {
+            crate::search::AudienceScope::Public
+        };
+        let mut req = crate::search::SearchRequest::new(q.trim(), scope, kb.now());
+        req.locale = locale.and_then(|l| l.parse().ok());
+        req.limit = limit;
+        if let Ok(res) = index.search(&req, &kb.synonyms()) {
+            let hits: Vec<Hit> = res
+                .hits
+                .into_iter()
+                .filter(|h| !h.expired && !h.not_yet_effective)
+                .filter(|h| internal || h.audience == Audience::Public)
+                .map(|h| Hit {
+                    id: h.id,
+                    slug: h.slug,
+                    locale: h.locale.to_string(),
+                    summary: strip_tags(&h.highlights.join(" … ")),
+                    title: h.title,
+                    article_type: h.article_type,
+                    category: h.category,
+                    internal: h.audience == Audience::Internal,
+                    score: h.score,
+                })
+                .collect();
+            if !hits.is_empty() {
+                return hits;
+            }
+        }
+    }
+    scan(kb, q, locale, internal, limit).await
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The fallback: a scan of the published articles.
+async fn scan(
     kb: &Kb,
     q: &str,
     locale: Option<&str>,
