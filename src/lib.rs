@@ -28,6 +28,7 @@ pub mod search;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod ui;
 pub mod util;
 pub mod watch;
 pub mod workflow;
@@ -46,6 +47,7 @@ use crate::state::AppState;
 pub fn build_router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     api::router()
+        .merge(ui::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             record_metrics,

@@ -95,9 +95,27 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<impl IntoResponse> {
-    let addr = client_addr(&headers);
-    if !state.login_limiter.allowed(&req.name, addr) {
-        tracing::warn!(user = %req.name, ?addr, "login rate limited");
+    let (cookie, view) =
+        open_session(&state, &req.name, &req.password, client_addr(&headers)).await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
+        )],
+        axum::Json(view),
+    ))
+}
+
+/// Checks a password and opens a session: the `Set-Cookie` value and the session view.
+/// The JSON login and the studio's login form both use this.
+pub async fn open_session(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> AppResult<(String, SessionView)> {
+    if !state.login_limiter.allowed(name, addr) {
+        tracing::warn!(user = %name, ?addr, "login rate limited");
         return Err(AppError::TooManyRequests(
             "too many failed logins; try again in 15 minutes".into(),
         ));
@@ -105,7 +123,7 @@ pub async fn login(
     let user = state
         .kb
         .store
-        .user_by_name(&req.name)
+        .user_by_name(name)
         .await?
         .filter(|u| !u.disabled);
     // Hash even for unknown users so timing does not reveal which names exist.
@@ -113,15 +131,15 @@ pub async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$Zm9v".into());
-    let password = req.password.clone();
+    let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&password, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| ok) else {
-        state.login_limiter.failed(&req.name, addr);
+        state.login_limiter.failed(name, addr);
         return Err(AppError::Unauthorized);
     };
-    state.login_limiter.succeeded(&req.name);
+    state.login_limiter.succeeded(name);
     let (token, hash) = crate::auth::new_session_token();
     let csrf = crate::util::random_token(24);
     let now = state.kb.now();
@@ -153,13 +171,7 @@ pub async fn login(
             .collect(),
         csrf_token: csrf,
     };
-    Ok((
-        [(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
-        )],
-        axum::Json(view),
-    ))
+    Ok((cookie, view))
 }
 
 /// `DELETE /api/v1/session`: log out.

@@ -1,0 +1,313 @@
+//! Every UI string in zh-CN and en, in one place. Templates get the map of the page's
+//! language as `t` and write `{{ t.key }}`.
+
+use std::collections::BTreeMap;
+
+/// The UI language: Chinese (zh-CN) or English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The short name used in the `lang` cookie and `?lang=`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if s.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The first supported language of an `Accept-Language` header, by quality.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut langs: Vec<(f32, Lang)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let tag = it.next()?.trim();
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
+                Lang::parse(tag).map(|l| (q, l))
+            })
+            .collect();
+        langs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        langs.first().map(|(_, l)| *l)
+    }
+
+    /// The label of a schema annotation map (`{"zh-CN": …, "en": …}`) in this language.
+    pub fn pick<'a>(self, labels: &'a BTreeMap<String, String>, fallback: &'a str) -> &'a str {
+        labels
+            .get(self.code())
+            .or_else(|| labels.get(self.short()))
+            .or_else(|| labels.values().next())
+            .map(String::as_str)
+            .unwrap_or(fallback)
+    }
+}
+
+/// (key, zh-CN, en)
+const STRINGS: &[(&str, &str, &str)] = &[
+    ("app_name", "全媒体知识库", "omnikb"),
+    ("portal_name", "帮助中心", "Help Center"),
+    ("studio", "编辑工作台", "Studio"),
+    ("agent_panel", "坐席知识面板", "Agent panel"),
+    ("portal", "帮助中心", "Help Center"),
+    ("language", "语言", "Language"),
+    ("switch_lang", "English", "中文"),
+    ("login", "登录", "Log in"),
+    ("logout", "退出", "Log out"),
+    ("username", "用户名", "User name"),
+    ("password", "密码", "Password"),
+    ("login_title", "登录知识库", "Log in to omnikb"),
+    (
+        "login_failed",
+        "用户名或密码错误，请重试。",
+        "Wrong user name or password. Please try again.",
+    ),
+    (
+        "login_limited",
+        "登录失败次数过多，请 15 分钟后再试。",
+        "Too many failed logins; try again in 15 minutes.",
+    ),
+    (
+        "csrf_failed",
+        "表单已过期，请刷新页面后重试。",
+        "The form has expired; reload the page and try again.",
+    ),
+    ("signed_in_as", "当前用户", "Signed in as"),
+    ("articles", "文章", "Articles"),
+    ("new_article", "新建文章", "New article"),
+    ("review_queue", "审核队列", "Review queue"),
+    ("admin", "系统管理", "Admin"),
+    ("filter", "筛选", "Filter"),
+    ("all", "全部", "All"),
+    ("state", "状态", "State"),
+    ("type", "类型", "Type"),
+    ("locale", "语言", "Locale"),
+    ("category", "分类", "Category"),
+    ("text_filter", "标题包含", "Title contains"),
+    ("review_due", "待复审", "Review due"),
+    ("expired", "已过期", "Expired"),
+    ("title", "标题", "Title"),
+    ("slug", "标识 (slug)", "Slug"),
+    ("updated", "更新时间", "Updated"),
+    ("audience", "受众", "Audience"),
+    ("audience_public", "公开", "Public"),
+    ("audience_internal", "仅内部", "Internal only"),
+    ("tags", "标签（逗号分隔）", "Tags (comma separated)"),
+    ("effective_from", "生效日期", "Effective from"),
+    ("expires_at", "失效日期", "Expires at"),
+    ("review_by", "复审日期", "Review by"),
+    ("translation_key", "翻译组标识", "Translation key"),
+    ("one_per_line", "每行一项", "one per line"),
+    (
+        "markdown_hint",
+        "Markdown 格式；::: internal 块仅坐席可见",
+        "Markdown; ::: internal blocks are for agents only",
+    ),
+    ("choose_type", "选择文章类型", "Choose the article type"),
+    ("create", "创建草稿", "Create draft"),
+    ("save_draft", "保存为新草稿", "Save as new draft"),
+    ("edit", "编辑", "Edit"),
+    ("cancel", "取消", "Cancel"),
+    (
+        "form_has_errors",
+        "表单有错误，请修改标出的字段。",
+        "The form has errors; fix the marked fields.",
+    ),
+    (
+        "conflict",
+        "保存冲突：有人在你编辑期间保存了新版本（最新版本 {latest}，你的基础版本 {base}）。你的修改未保存；请打开最新版本重新编辑。",
+        "Conflict: someone saved a newer revision while you were editing (latest {latest}, you started from {base}). Your change was not saved; open the latest revision and edit again.",
+    ),
+    ("open_latest", "打开最新版本", "Open the latest revision"),
+    ("preview", "各渠道预览", "Channel previews"),
+    (
+        "no_renderer",
+        "该渠道的渲染器尚未安装，以下为简易预览。",
+        "No renderer installed for this channel yet; a simple preview is shown.",
+    ),
+    ("warnings", "渲染警告", "Renderer warnings"),
+    ("listen", "试听", "Listen"),
+    ("ch_web", "网页", "Web"),
+    ("ch_ivr", "语音 IVR", "IVR"),
+    ("ch_agent", "坐席", "Agent"),
+    ("ch_bot", "机器人", "Bot"),
+    ("ch_sms", "短信", "SMS"),
+    ("actions", "操作", "Actions"),
+    ("act_submit", "提交审核", "Submit for review"),
+    ("act_approve", "批准", "Approve"),
+    ("act_reject", "驳回", "Reject"),
+    ("act_publish", "发布", "Publish"),
+    ("act_schedule", "定时发布", "Schedule"),
+    ("act_archive", "归档", "Archive"),
+    ("act_restore", "恢复", "Restore"),
+    ("comment", "意见", "Comment"),
+    (
+        "reject_needs_comment",
+        "驳回时请填写意见",
+        "Say why when you reject",
+    ),
+    ("schedule_at", "发布时间", "Publish at"),
+    ("done", "操作成功", "Done"),
+    ("history", "版本历史", "History"),
+    ("revision", "版本", "Revision"),
+    ("author", "作者", "Author"),
+    ("created", "创建时间", "Created"),
+    ("transitions", "流转记录", "Transitions"),
+    ("action", "动作", "Action"),
+    ("actor", "操作人", "By"),
+    ("compare", "比较所选版本", "Compare the selected revisions"),
+    (
+        "rollback",
+        "以此版本新建草稿",
+        "New draft from this revision",
+    ),
+    ("diff", "差异", "Differences"),
+    ("field", "字段", "Field"),
+    ("before", "修改前", "Before"),
+    ("after", "修改后", "After"),
+    ("body", "正文", "Body"),
+    ("no_changes", "没有差异", "No differences"),
+    ("translations", "翻译状态", "Translations"),
+    ("published_rev", "已发布版本", "Published revision"),
+    ("latest_rev", "最新版本", "Latest revision"),
+    ("not_published", "未发布", "Not published"),
+    ("nothing_here", "暂无内容", "Nothing here"),
+    (
+        "review_against",
+        "与已发布版本的差异",
+        "Changes against the published revision",
+    ),
+    (
+        "first_version",
+        "首个版本（尚无已发布版本）",
+        "First version (nothing published yet)",
+    ),
+    ("users", "用户", "Users"),
+    ("api_keys", "API 密钥", "API keys"),
+    ("webhooks", "Webhook", "Webhooks"),
+    ("deliveries", "投递记录", "Deliveries"),
+    ("roles", "角色", "Roles"),
+    ("search", "搜索", "Search"),
+    (
+        "search_placeholder",
+        "输入问题，例如：宽带上不了网",
+        "Type a question, e.g. internet not working",
+    ),
+    (
+        "agent_search_label",
+        "搜索知识（按 / 聚焦，↑↓ 选择，回车打开，Esc 清空）",
+        "Search knowledge (/ to focus, ↑↓ to move, Enter to open, Esc to clear)",
+    ),
+    ("no_results", "没有找到相关内容", "No results"),
+    ("copy_script", "复制客户话术", "Copy customer script"),
+    ("copied", "已复制", "Copied"),
+    (
+        "internal_notes",
+        "内部备注（勿告知客户）",
+        "Internal notes (do not read to the customer)",
+    ),
+    ("helpful", "有帮助", "Helpful"),
+    ("not_helpful", "没帮助", "Not helpful"),
+    ("flag_outdated", "标记为过时", "Flag as outdated"),
+    ("feedback_comment", "补充说明（可选）", "Comment (optional)"),
+    ("thanks_feedback", "感谢反馈！", "Thanks for your feedback!"),
+    (
+        "new_version",
+        "该文章有新版本发布，点击刷新。",
+        "A new version of this article is available; click to reload.",
+    ),
+    (
+        "pick_article",
+        "在左侧搜索并选择文章",
+        "Search and pick an article on the left",
+    ),
+    ("browse", "按分类浏览", "Browse by category"),
+    (
+        "was_helpful",
+        "这篇文章对您有帮助吗？",
+        "Was this article helpful?",
+    ),
+    ("yes", "有帮助", "Yes"),
+    ("no", "没帮助", "No"),
+    ("search_results", "搜索结果", "Search results"),
+    (
+        "not_found",
+        "页面不存在或已下线",
+        "Page not found or no longer available",
+    ),
+    ("back_home", "返回首页", "Back to the home page"),
+    ("skip_to_content", "跳到正文", "Skip to content"),
+    ("summary", "摘要", "Summary"),
+    ("steps", "处理步骤", "Steps"),
+    ("view", "查看", "View"),
+    ("error", "出错了", "Something went wrong"),
+    (
+        "forbidden",
+        "你没有权限执行该操作",
+        "You are not allowed to do that",
+    ),
+    ("approvals", "已批准", "Approvals"),
+];
+
+/// The UI strings of one language, by key.
+pub fn strings(lang: Lang) -> BTreeMap<&'static str, &'static str> {
+    STRINGS
+        .iter()
+        .map(|(k, zh, en)| (*k, if lang == Lang::Zh { *zh } else { *en }))
+        .collect()
+}
+
+/// One UI string.
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    STRINGS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, zh, en)| if lang == Lang::Zh { *zh } else { *en })
+        .unwrap_or("?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_accept_language_works() {
+        let mut keys: Vec<_> = STRINGS.iter().map(|s| s.0).collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(n, keys.len());
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1, zh-CN;q=0.5"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(Lang::from_accept_language("fr"), None);
+    }
+}

@@ -1,0 +1,99 @@
+// Agent panel: search as you type, keyboard navigation, article view, copy script,
+// feedback, and a banner when the open article is re-published (SSE).
+(function () {
+  var q = document.getElementById('agent-q');
+  var list = document.getElementById('agent-results');
+  var view = document.getElementById('agent-view');
+  var empty = document.getElementById('agent-empty');
+  var html = document.getElementById('agent-html');
+  var banner = document.getElementById('new-version');
+  var i18n = document.getElementById('i18n').dataset;
+  var csrf = document.querySelector('meta[name=csrf-token]').content;
+  var hits = [], active = -1, current = null, timer = null, seq = 0;
+
+  function render() {
+    list.innerHTML = '';
+    if (!hits.length && q.value.trim()) {
+      var li = document.createElement('li'); li.className = 'muted'; li.textContent = i18n.noResults; list.appendChild(li);
+    }
+    hits.forEach(function (h, i) {
+      var li = document.createElement('li');
+      li.id = 'hit-' + i; li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', i === active ? 'true' : 'false');
+      var t = document.createElement('strong'); t.textContent = h.title; li.appendChild(t);
+      if (h.internal) { var b = document.createElement('span'); b.className = 'badge internal'; b.textContent = i18n.internal; li.appendChild(b); }
+      var s = document.createElement('span'); s.className = 'sum'; s.textContent = (h.category || '') + ' · ' + h.summary; li.appendChild(s);
+      li.addEventListener('click', function () { active = i; open(h.id); render(); });
+      list.appendChild(li);
+    });
+    q.setAttribute('aria-expanded', hits.length ? 'true' : 'false');
+    if (active >= 0) q.setAttribute('aria-activedescendant', 'hit-' + active); else q.removeAttribute('aria-activedescendant');
+  }
+
+  function search() {
+    var text = q.value.trim(), mine = ++seq;
+    if (!text) { hits = []; active = -1; render(); return; }
+    fetch('/agent/search?q=' + encodeURIComponent(text), { credentials: 'same-origin' })
+      .then(function (r) { return r.json(); })
+      .then(function (d) { if (mine !== seq) return; hits = d.hits || []; active = hits.length ? 0 : -1; render(); })
+      .catch(function () {});
+  }
+
+  function open(id) {
+    fetch('/agent/article/' + encodeURIComponent(id), { credentials: 'same-origin' })
+      .then(function (r) { return r.json(); })
+      .then(function (a) {
+        current = a; banner.hidden = true;
+        html.innerHTML = a.html; // server-built, escaped / sanitised
+        view.hidden = false; empty.hidden = true;
+        document.getElementById('fb-status').textContent = '';
+        document.getElementById('copy-status').textContent = '';
+      });
+  }
+
+  q.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(search, 150); });
+  q.addEventListener('keydown', function (e) {
+    if (e.key === 'ArrowDown') { e.preventDefault(); if (hits.length) { active = (active + 1) % hits.length; render(); } }
+    else if (e.key === 'ArrowUp') { e.preventDefault(); if (hits.length) { active = (active - 1 + hits.length) % hits.length; render(); } }
+    else if (e.key === 'Enter') { e.preventDefault(); if (active >= 0 && hits[active]) open(hits[active].id); }
+    else if (e.key === 'Escape') { q.value = ''; hits = []; active = -1; render(); }
+  });
+  document.getElementById('agent-form').addEventListener('submit', function (e) { e.preventDefault(); search(); });
+  document.addEventListener('keydown', function (e) {
+    if (e.key === '/' && document.activeElement !== q && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) { e.preventDefault(); q.focus(); q.select(); }
+  });
+
+  document.getElementById('copy-script').addEventListener('click', function () {
+    if (!current) return;
+    var done = function () { document.getElementById('copy-status').textContent = '✓ ' + i18n.copied; };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(current.script).then(done);
+  });
+
+  document.querySelectorAll('#agent-feedback button[data-kind]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      if (!current) return;
+      var comment = document.getElementById('fb-comment').value.trim();
+      fetch('/api/v1/articles/' + encodeURIComponent(current.id) + '/feedback', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ kind: b.dataset.kind, channel: 'agent', comment: comment || null })
+      }).then(function (r) {
+        document.getElementById('fb-status').textContent = r.ok ? i18n.thanks : ('HTTP ' + r.status);
+      });
+    });
+  });
+
+  document.getElementById('reload-article').addEventListener('click', function () { if (current) open(current.id); });
+  if (window.EventSource) {
+    var es = new EventSource('/api/v1/events');
+    var onPublish = function (ev) {
+      try {
+        var d = JSON.parse(ev.data);
+        if (current && d.article_id === current.id && d.revision > current.revision) banner.hidden = false;
+      } catch (e) {}
+    };
+    es.addEventListener('article.published', onPublish);
+    es.addEventListener('article.rerendered', onPublish);
+  }
+  if (q.value) search();
+})();

@@ -1,0 +1,342 @@
+//! The browser UI through the router (no socket): login redirect and failure message,
+//! field errors next to their field, and the portal never showing internal content.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use omnikb::config::Config;
+use omnikb::service::{Kb, SystemClock};
+use omnikb::state::AppState;
+use omnikb::store::{ArticleFilter, Store};
+use tower::ServiceExt;
+
+struct App {
+    router: axum::Router,
+    kb: Kb,
+    passwords: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let store = Store::open_sqlite_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let kb = Kb::new(
+        store,
+        omnikb::schema::SchemaSet::bundled().unwrap(),
+        omnikb::render::default_registry(),
+        Default::default(),
+        Arc::new(SystemClock),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (passwords, _) = omnikb::demo::load(&kb, dir.path()).await.unwrap();
+    let config = Config::from_env(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
+    let router = omnikb::build_router(AppState::new(kb.clone(), config));
+    App {
+        router,
+        kb,
+        passwords,
+        _dir: dir,
+    }
+}
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(app: &App, req: Request<Body>) -> Res {
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Res {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+async fn get(app: &App, path: &str, cookie: &str) -> Res {
+    send(
+        app,
+        Request::get(path)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+async fn post_form(app: &App, path: &str, cookie: &str, form: &[(&str, &str)]) -> Res {
+    send(
+        app,
+        Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
+            .unwrap(),
+    )
+    .await
+}
+
+fn set_cookies(h: &axum::http::HeaderMap) -> Vec<String> {
+    h.get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).expect("hidden field") + marker.len();
+    body[start..start + body[start..].find('"').unwrap()].to_string()
+}
+
+/// Logs in through the form; returns the cookie header to send afterwards.
+async fn login(app: &App, name: &str) -> String {
+    let page = get(app, "/studio/login", "").await;
+    let form_cookie = set_cookies(&page.headers).join("; ");
+    let csrf = hidden(&page.body, "_csrf");
+    let pw = app
+        .passwords
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap()
+        .1
+        .clone();
+    let res = post_form(
+        app,
+        "/studio/login",
+        &form_cookie,
+        &[
+            ("_csrf", &csrf),
+            ("name", name),
+            ("password", &pw),
+            ("next", "/studio"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let mut cookies = set_cookies(&res.headers);
+    cookies.push(form_cookie);
+    cookies.join("; ")
+}
+
+#[tokio::test]
+async fn studio_requires_login_and_explains_a_failed_login() {
+    let app = app().await;
+    let res = get(&app, "/studio", "").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        res.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/studio/login")
+    );
+    let res = get(&app, "/agent", "").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    let page = get(&app, "/studio/login", "").await;
+    assert!(page.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    let cookie = set_cookies(&page.headers).join("; ");
+    let csrf = hidden(&page.body, "_csrf");
+    let res = post_form(
+        &app,
+        "/studio/login",
+        &cookie,
+        &[("_csrf", &csrf), ("name", "author"), ("password", "nope")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.body.contains("用户名或密码错误"), "{}", res.body);
+    // Without the form token the login is refused.
+    let res = post_form(
+        &app,
+        "/studio/login",
+        "",
+        &[("name", "author"), ("password", "nope")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    let cookie = login(&app, "author").await;
+    let res = get(&app, "/studio", &cookie).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("broadband") || res.body.contains("宽带"));
+}
+
+#[tokio::test]
+async fn field_errors_are_shown_next_to_their_field() {
+    let app = app().await;
+    let cookie = login(&app, "author").await;
+    let form = get(&app, "/studio/new?type=troubleshooting", &cookie).await;
+    assert!(form.body.contains("name=\"f.issue\""));
+    assert!(form.body.contains("问题现象"));
+    let csrf = hidden(&form.body, "_csrf");
+    let res = post_form(
+        &app,
+        "/studio/new",
+        &cookie,
+        &[
+            ("_csrf", &csrf),
+            ("type", "troubleshooting"),
+            ("title", "测试文章"),
+            ("slug", "ui-test-article"),
+            ("locale", "zh-CN"),
+            ("f.issue", "x"),
+            ("body", "1. 重启"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = res
+        .body
+        .find("data-field=\"f.issue\"")
+        .expect("issue field");
+    let block = &res.body[at..at + res.body[at..].find("</div>").unwrap()];
+    assert!(
+        block.contains("field-error"),
+        "error next to the field: {block}"
+    );
+    // A wrong CSRF token is refused.
+    let res = post_form(
+        &app,
+        "/studio/new",
+        &cookie,
+        &[("_csrf", "wrong"), ("type", "faq")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_portal_never_shows_internal_content() {
+    let app = app().await;
+    let list = app
+        .kb
+        .store
+        .list_articles(&ArticleFilter::default())
+        .await
+        .unwrap();
+    // Every 10-character piece of every internal note and internal block.
+    let mut secrets = Vec::new();
+    let mut internal_pages = Vec::new();
+    let mut public = String::new();
+    for s in &list {
+        let rev = app
+            .kb
+            .store
+            .revision(s.article.id, s.article.latest_revision)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut texts = Vec::new();
+        if let Some(n) = rev
+            .meta
+            .fields
+            .get("internal_notes")
+            .and_then(|v| v.as_str())
+        {
+            texts.push(n.to_string());
+        }
+        texts.extend(
+            omnikb::ui::content::body_for(&rev.body, omnikb::domain::Channel::Agent).internal,
+        );
+        for t in texts {
+            // Chinese: every 10 characters. Latin text: 10 characters are often one
+            // ordinary word ("suspension") that public text uses too, so take 24.
+            let chars: Vec<char> = t.chars().filter(|c| !c.is_whitespace()).collect();
+            let cjk = chars.iter().filter(|c| **c > '\u{2e80}').count() * 3 > chars.len();
+            for w in chars.windows(if cjk { 10 } else { 24 }) {
+                secrets.push(w.iter().collect::<String>());
+            }
+        }
+        // Public text of the article: a note may quote it (a title, a step) legitimately.
+        if rev.meta.audience == omnikb::domain::Audience::Public {
+            public.push_str(&rev.meta.title);
+            for (k, v) in &rev.meta.fields {
+                if k != "internal_notes" {
+                    public.push_str(&v.to_string());
+                }
+            }
+            public.push_str(
+                &omnikb::ui::content::body_for(&rev.body, omnikb::domain::Channel::Web).shown,
+            );
+        }
+        if rev.meta.audience == omnikb::domain::Audience::Internal {
+            internal_pages.push(format!("/kb/{}/{}", s.article.locale, s.article.slug));
+        }
+    }
+    let public: String = public.chars().filter(|c| !c.is_whitespace()).collect();
+    secrets.retain(|s| !public.contains(s.as_str()));
+    assert!(!secrets.is_empty(), "the demo has internal notes");
+    assert!(!internal_pages.is_empty(), "the demo has internal articles");
+    let mut pages = vec![
+        "/".to_string(),
+        "/?lang=en".to_string(),
+        "/search?q=%E5%AE%BD%E5%B8%A6".into(),
+    ];
+    for s in &list {
+        pages.push(format!("/kb/{}/{}", s.article.locale, s.article.slug));
+    }
+    let mut served = 0;
+    for p in &pages {
+        let res = get(&app, p, "").await;
+        if res.status == StatusCode::OK {
+            served += 1;
+            for s in &secrets {
+                let plain: String = res.body.chars().filter(|c| !c.is_whitespace()).collect();
+                assert!(!plain.contains(s.as_str()), "{p} shows internal text '{s}'");
+            }
+        }
+    }
+    assert!(served > 10, "portal pages served: {served}");
+    for p in &internal_pages {
+        assert_eq!(get(&app, p, "").await.status, StatusCode::NOT_FOUND, "{p}");
+    }
+    assert_eq!(
+        get(&app, "/kb/zh-CN/no-such-article", "").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn expired_articles_are_gone_from_the_portal() {
+    let app = app().await;
+    let now = app.kb.now();
+    let list = app
+        .kb
+        .store
+        .list_articles(&ArticleFilter {
+            published_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for s in list {
+        let rev = app
+            .kb
+            .store
+            .revision(s.article.id, s.article.published_revision.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let status = rev.meta.validity.status_at(now);
+        if status != omnikb::domain::ValidityStatus::Valid {
+            let p = format!("/kb/{}/{}", s.article.locale, s.article.slug);
+            assert_eq!(get(&app, &p, "").await.status, StatusCode::NOT_FOUND, "{p}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "the demo has expired or not yet effective articles"
+    );
+}
