@@ -140,13 +140,7 @@ fn strip_tags(s: &str) -> String {
 }
 
 /// The fallback: a scan of the published articles.
-async fn scan(
-    kb: &Kb,
-    q: &str,
-    locale: Option<&str>,
-    internal: bool,
-    limit: usize,
-) -> Vec<Hit> {
+async fn scan(kb: &Kb, q: &str, locale: Option<&str>, internal: bool, limit: usize) -> Vec<Hit> {
     let q = norm(q.trim());
     let filter = ArticleFilter {
         locale: locale.map(str::to_string),
