@@ -816,6 +816,34 @@ pub async fn previews(
                     },
                     bubbles: vec![],
                 }
+            } else if channel == Channel::Bot && r.format == "json" {
+                // The bot's answer chunks, as chat bubbles.
+                let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+                let bubbles: Vec<String> = v
+                    .get("chunks")
+                    .and_then(|c| c.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|c| c.get("text").and_then(|t| t.as_str()))
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if bubbles.is_empty() {
+                    PreviewItem {
+                        format: r.format.clone(),
+                        kind: "text",
+                        content: r.body.clone(),
+                        bubbles: vec![],
+                    }
+                } else {
+                    PreviewItem {
+                        format: r.format.clone(),
+                        kind: "bubbles",
+                        content: String::new(),
+                        bubbles,
+                    }
+                }
             } else if channel == Channel::Bot && r.format == "text" {
                 PreviewItem {
                     format: r.format.clone(),

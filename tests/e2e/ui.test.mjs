@@ -171,7 +171,7 @@ test('studio → review → publish → agent → portal', async () => {
   await agent.page.keyboard.press('Enter');
   await agent.page.waitForSelector('#agent-view:not([hidden])');
   assert.ok((await agent.page.textContent('#agent-html')).includes(TITLE));
-  assert.ok(await agent.page.isVisible('#agent-html .internal-notes'), 'internal notes are shown, set apart');
+  assert.ok(await agent.page.isVisible('#agent-html .internal-notes, #agent-html section.internal'), 'internal notes are shown, set apart');
   await agent.page.click('#copy-script');
   await agent.page.waitForSelector('#copy-status:not(:empty)');
   const clip = await agent.page.evaluate(() => navigator.clipboard.readText());
