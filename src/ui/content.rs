@@ -44,11 +44,9 @@ pub fn body_for(body: &str, channel: Channel) -> ChannelBody {
             } else if names
                 .iter()
                 .all(|n| matches!(*n, "note" | "warning" | "tip"))
-            {
-                Mode::Keep
-            } else if names
-                .iter()
-                .any(|n| *n == channel.as_str() || (*n == "voice" && channel == Channel::Ivr))
+                || names
+                    .iter()
+                    .any(|n| *n == channel.as_str() || (*n == "voice" && channel == Channel::Ivr))
             {
                 Mode::Keep
             } else {
@@ -124,10 +122,10 @@ pub fn plain_text(md: &str) -> String {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
             Event::SoftBreak | Event::HardBreak => out.push(' '),
             Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_))
-            | Event::End(TagEnd::TableRow | TagEnd::TableHead) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
+            | Event::End(TagEnd::TableRow | TagEnd::TableHead)
+                if !out.ends_with('\n') =>
+            {
+                out.push('\n');
             }
             Event::End(TagEnd::TableCell) => out.push_str(" | "),
             _ => {}
@@ -153,30 +151,6 @@ pub fn body_of(html: &str) -> &str {
     let start = open + gt + 1;
     let end = lower.rfind("</body>").unwrap_or(html.len()).max(start);
     &html[start..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn internal_blocks_never_reach_customer_channels() {
-        let body = "1. 重启光猫\n\n::: internal\n内部：先查工单\n:::\n\n::: ivr\n语音专用\n:::\n\n::: warning\n注意\n:::\n";
-        let web = body_for(body, Channel::Web);
-        assert!(!web.shown.contains("内部"));
-        assert!(!web.shown.contains("语音专用"));
-        assert!(web.shown.contains("注意"));
-        let ivr = body_for(body, Channel::Ivr);
-        assert!(ivr.shown.contains("语音专用"));
-        let agent = body_for(body, Channel::Agent);
-        assert_eq!(agent.internal.len(), 1);
-        assert!(!agent.shown.contains("内部"));
-        assert_eq!(plain_text("1. a\n2. b\n"), "1. a\n2. b\n");
-        assert_eq!(
-            body_of("<html><body class=x><p>hi</p></body></html>"),
-            "<p>hi</p>"
-        );
-    }
 }
 
 /// HTML-escapes text.
@@ -410,5 +384,29 @@ pub fn sms_text(rev: &Revision, snippets: &BTreeMap<SnippetKey, SnippetValue>) -
                 .map(|s| expand_snippets(s, snippets, Channel::Sms))
                 .unwrap_or_default()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_blocks_never_reach_customer_channels() {
+        let body = "1. 重启光猫\n\n::: internal\n内部：先查工单\n:::\n\n::: ivr\n语音专用\n:::\n\n::: warning\n注意\n:::\n";
+        let web = body_for(body, Channel::Web);
+        assert!(!web.shown.contains("内部"));
+        assert!(!web.shown.contains("语音专用"));
+        assert!(web.shown.contains("注意"));
+        let ivr = body_for(body, Channel::Ivr);
+        assert!(ivr.shown.contains("语音专用"));
+        let agent = body_for(body, Channel::Agent);
+        assert_eq!(agent.internal.len(), 1);
+        assert!(!agent.shown.contains("内部"));
+        assert_eq!(plain_text("1. a\n2. b\n"), "1. a\n2. b\n");
+        assert_eq!(
+            body_of("<html><body class=x><p>hi</p></body></html>"),
+            "<p>hi</p>"
+        );
     }
 }

@@ -453,7 +453,7 @@ fn render_form(ctx: &Ctx, status: StatusCode, p: FormPage<'_>) -> Response {
         by_field
             .entry(error_target(e))
             .and_modify(|m: &mut String| {
-                m.push_str("；");
+                m.push('；');
                 m.push_str(&msg);
             })
             .or_insert(msg);
@@ -864,9 +864,7 @@ pub async fn previews(
                     bubbles: vec![],
                 }
             };
-            if channel == Channel::Ivr && p.speak.is_none()
-                || r.format == "text" && channel == Channel::Ivr
-            {
+            if channel == Channel::Ivr && (p.speak.is_none() || r.format == "text") {
                 let spoken = SSML_TAG.replace_all(&r.body, " ").to_string();
                 p.speak = Some(spoken);
             }
