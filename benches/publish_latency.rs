@@ -36,6 +36,9 @@ async fn node(store: Store) -> Node {
         Default::default(),
         Arc::new(SystemClock),
     );
+    let index = omnikb::search::SearchIndex::in_memory().unwrap();
+    kb.reindex(&index, &|_, _| {}).await.unwrap();
+    kb.set_search(index);
     let background = omnikb::publish::start_background(&kb, omnikb::cli::default_sinks(&kb).await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -208,7 +211,11 @@ async fn run(n: usize, a: Node, b: Option<Node>) {
             .send()
             .await
             .unwrap();
-        assert!(r.status().is_success());
+        assert!(
+            r.status().is_success(),
+            "publish failed: {}",
+            r.text().await.unwrap_or_default()
+        );
         let t0 = Instant::now();
         let deadline = Duration::from_secs(5);
         // (b) every channel's render served with the new revision

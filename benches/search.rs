@@ -299,6 +299,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs benches too; only `cargo bench` (--bench) measures.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("search bench: run with `cargo bench --bench search`");
+        return;
+    }
     let n: usize = std::env::var("OMNIKB_BENCH_DOCS")
         .ok()
         .and_then(|v| v.parse().ok())

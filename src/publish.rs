@@ -173,11 +173,18 @@ impl Publisher {
     /// (other nodes' appends are seen at the next poll).
     pub async fn run(mut self) {
         let mut wake = self.kb.wake.subscribe();
+        let mut last_reconcile = std::time::Instant::now();
         loop {
             match self.step().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "publisher step failed; retrying"),
+            }
+            // A render that failed (a crash between commit and render, a transient
+            // database error) is redone here rather than waiting for the next event.
+            if last_reconcile.elapsed() > Duration::from_secs(3) {
+                reconcile_renders(&self.kb).await;
+                last_reconcile = std::time::Instant::now();
             }
             tokio::select! {
                 _ = wake.changed() => {},

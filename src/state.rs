@@ -31,6 +31,31 @@ impl Metrics {
     }
 }
 
+/// API keys verified recently: SHA-256 of the presented key -> (key id, when).
+#[derive(Debug, Default)]
+pub struct VerifiedKeys(
+    parking_lot::Mutex<std::collections::HashMap<String, (i64, std::time::Instant)>>,
+);
+
+impl VerifiedKeys {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+    pub fn fresh(&self, fingerprint: &str, key_id: i64) -> bool {
+        self.0
+            .lock()
+            .get(fingerprint)
+            .is_some_and(|(id, at)| *id == key_id && at.elapsed() < Self::TTL)
+    }
+
+    pub fn remember(&self, fingerprint: String, key_id: i64) {
+        let mut map = self.0.lock();
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+        }
+        map.insert(fingerprint, (key_id, std::time::Instant::now()));
+    }
+}
+
 pub struct AppInner {
     pub kb: Kb,
     pub config: Config,
@@ -38,6 +63,7 @@ pub struct AppInner {
     pub login_limiter: crate::api::session::LoginLimiter,
     /// Live events of this node's publisher (SSE).
     pub hub: crate::publish::Hub,
+    pub verified_keys: VerifiedKeys,
 }
 
 #[derive(Clone)]
@@ -62,6 +88,7 @@ impl AppState {
             metrics: Metrics::default(),
             login_limiter: Default::default(),
             hub,
+            verified_keys: Default::default(),
         }))
     }
 }

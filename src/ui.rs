@@ -383,7 +383,8 @@ impl Ctx {
     }
 
     /// Redirects to the login page when nobody is logged in.
-    #[allow(clippy::result_large_err)] // the error is the response itself, built once
+    // The error is the redirect to the login page, returned as is by handlers.
+    #[allow(clippy::result_large_err)]
     pub fn require_login(&self) -> Result<&Viewer, Response> {
         self.viewer.as_ref().ok_or_else(|| {
             let next =

@@ -29,7 +29,11 @@ async fn node(url: &str, schema: &str) -> Node {
         Default::default(),
         Arc::new(SystemClock),
     );
-    let background = omnikb::publish::start_background(&kb, Vec::new());
+    // Each node keeps its own index and follows the shared log.
+    let index = omnikb::search::SearchIndex::in_memory().unwrap();
+    kb.set_search(index.clone());
+    let background =
+        omnikb::publish::start_background(&kb, vec![omnikb::service::indexing::sink(index)]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::with_hub(
@@ -154,6 +158,35 @@ async fn a_publish_on_node_a_reaches_node_b_and_one_node_schedules() {
         .await
         .unwrap();
     assert_eq!(on_b.status(), 200);
+    // Node B finds it in its own index within a second of the publish.
+    let mut searchable_after = None;
+    while published_at.elapsed() < Duration::from_secs(5) {
+        let r: Value = http
+            .get(format!("{}/api/v1/search", b.base))
+            .query(&[("q", "忘记银行卡密码"), ("locale", "zh-CN")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r["hits"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|x| x["id"] == id.as_str()))
+        {
+            searchable_after = Some(published_at.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let searchable_after = searchable_after.expect("node B never found the article in its index");
+    assert!(
+        searchable_after < Duration::from_secs(1),
+        "searchable on node B after {searchable_after:?}"
+    );
+    println!(
+        "published on A: SSE on B after {latency:?}, searchable on B after {searchable_after:?}"
+    );
 
     // One node (A) holds the scheduler lock; when A stops, B takes over at its next tick.
     let probe = Store::open_postgres(&url, Some(&schema)).await.unwrap();

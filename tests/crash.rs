@@ -48,7 +48,14 @@ fn serve(data: &Path) -> (Child, String) {
     let mut child = omnikb(data)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(data.join("server.log"))
+                .map(Stdio::from)
+                .unwrap_or(Stdio::null()),
+        )
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -186,7 +193,8 @@ async fn kill_9_during_a_burst_of_publishes_loses_nothing() {
         }
         assert!(
             served,
-            "{id} (revision {rev}) is published but not served on every channel after restart"
+            "{id} (revision {rev}) is published but not served on every channel after restart; server log:\n{}",
+            std::fs::read_to_string(data.join("server.log")).unwrap_or_default()
         );
         let web = http
             .get(format!("{base}/api/v1/articles/{id}/render/web"))

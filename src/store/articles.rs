@@ -427,7 +427,9 @@ impl Store {
     }
 
     /// Replaces the stored renders of an article with those of its published revision,
-    /// and records which snippets that revision uses — in one transaction.
+    /// and records which snippets that revision uses — in one transaction. Several nodes
+    /// (and the request path) may store the same renders at once: rows are upserted, and
+    /// a render of an older revision never overwrites a newer one.
     pub async fn store_renders(
         &self,
         id: ArticleId,
@@ -436,19 +438,27 @@ impl Store {
         snippet_keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let rev = i64::from(revision);
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM renders WHERE article_id = $1").bind(id.0).execute(&mut *tx).await?;
+            // Rows of older revisions (or of formats no longer produced) go; newer stay.
+            sqlx::query("DELETE FROM renders WHERE article_id = $1 AND revision < $2").bind(id.0).bind(rev).execute(&mut *tx).await?;
+            if renders.is_empty() {
+                sqlx::query("DELETE FROM renders WHERE article_id = $1 AND revision <= $2").bind(id.0).bind(rev).execute(&mut *tx).await?;
+            }
             for r in renders {
                 let etag = format!("\"{}-{}-{}\"", id.0, revision, &crate::util::sha256_hex(r.body.as_bytes())[..16]);
-                sqlx::query("INSERT INTO renders (article_id, revision, channel, format, media_type, body, etag, warnings, rendered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(id.0).bind(i64::from(revision)).bind(r.channel.as_str()).bind(&r.format).bind(&r.media_type)
+                sqlx::query(
+                    "INSERT INTO renders (article_id, revision, channel, format, media_type, body, etag, warnings, rendered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (article_id, channel, format) DO UPDATE SET revision = excluded.revision, media_type = excluded.media_type, body = excluded.body, \
+                     etag = excluded.etag, warnings = excluded.warnings, rendered_at = excluded.rendered_at WHERE renders.revision <= excluded.revision")
+                    .bind(id.0).bind(rev).bind(r.channel.as_str()).bind(&r.format).bind(&r.media_type)
                     .bind(&r.body).bind(&etag).bind(json_text(&r.warnings)).bind(now)
                     .execute(&mut *tx).await?;
             }
             sqlx::query("DELETE FROM article_snippets WHERE article_id = $1").bind(id.0).execute(&mut *tx).await?;
             for key in snippet_keys {
-                sqlx::query("INSERT INTO article_snippets (article_id, snippet_key) VALUES ($1, $2)").bind(id.0).bind(key).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO article_snippets (article_id, snippet_key) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id.0).bind(key).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
