@@ -133,6 +133,7 @@ pub async fn article(
         .ok()
         .flatten()
         .filter(|r| r.revision == i64::from(n));
+    let from_renderer = stored.is_some();
     let html = match stored {
         Some(r) => content::body_of(&r.body).to_string(),
         None => {
@@ -162,7 +163,9 @@ pub async fn article(
     c.insert("article_locale", article.locale.as_str());
     c.insert("slug", article.slug.as_str());
     c.insert("html", &html);
+    // The web renderer draws its own breadcrumb; the fallback page needs ours.
     c.insert("crumbs", &crumbs);
+    c.insert("from_renderer", &from_renderer);
     c.insert("thanks", &ctx.query("thanks").is_some());
     c.insert("q", "");
     ctx.render(StatusCode::OK, "ui/portal_article.html", c)
