@@ -13,16 +13,6 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::ApiScope;
 
-fn require_admin(caller: &Caller) -> AppResult<crate::service::authoring::Actor> {
-    let actor = caller.actor()?;
-    if !actor.roles.has(Role::Admin) {
-        return Err(AppError::Forbidden(
-            "only admins manage users and keys".into(),
-        ));
-    }
-    Ok(actor)
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
@@ -51,7 +41,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
 ) -> AppResult<axum::Json<Vec<UserView>>> {
-    require_admin(&caller)?;
+    caller.require_admin()?;
     Ok(axum::Json(
         state
             .kb
@@ -80,7 +70,7 @@ pub async fn create_user(
     caller: Caller,
     ApiJson(req): ApiJson<NewUser>,
 ) -> AppResult<impl IntoResponse> {
-    let actor = require_admin(&caller)?;
+    let actor = caller.require_admin()?;
     let name = req.name.trim();
     if name.is_empty()
         || name.len() > 64
@@ -166,7 +156,7 @@ pub async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
 ) -> AppResult<axum::Json<Vec<ApiKeyView>>> {
-    require_admin(&caller)?;
+    caller.require_admin()?;
     Ok(axum::Json(
         state
             .kb
@@ -196,7 +186,7 @@ pub async fn create_key(
     caller: Caller,
     ApiJson(req): ApiJson<NewApiKey>,
 ) -> AppResult<impl IntoResponse> {
-    let actor = require_admin(&caller)?;
+    let actor = caller.require_admin()?;
     let scope: ApiScope = req.scope.parse().map_err(AppError::BadRequest)?;
     let owner = match &req.user {
         Some(name) => Some(
@@ -252,7 +242,7 @@ pub async fn revoke_key(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    let actor = require_admin(&caller)?;
+    let actor = caller.require_admin()?;
     let now = state.kb.now();
     state.kb.store.revoke_api_key(id, now).await?;
     state

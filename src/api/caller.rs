@@ -53,6 +53,17 @@ impl Caller {
         }
     }
 
+    /// An admin acting as themselves (users, keys, webhooks).
+    pub fn require_admin(&self) -> Result<Actor, AppError> {
+        let actor = self.actor()?;
+        if !actor.roles.has(crate::domain::Role::Admin) {
+            return Err(AppError::Forbidden(
+                "only admins manage users, API keys and webhooks".into(),
+            ));
+        }
+        Ok(actor)
+    }
+
     /// Editors and admins (history, drafts).
     pub fn require_editor(&self) -> Result<(), AppError> {
         match self {
@@ -120,11 +131,18 @@ impl FromRequestParts<AppState> for Caller {
         if stored.scope.needs_user() && user.is_none() {
             return Err(AppError::Unauthorized);
         }
-        state
-            .kb
-            .store
-            .touch_api_key(stored.id, state.kb.now())
-            .await?;
+        // Record the last use, but not on every request: a busy bot would otherwise write
+
+        // to the database for each search.
+
+        let now = state.kb.now();
+
+        if stored
+            .last_used_at
+            .is_none_or(|t| now - t > chrono::Duration::seconds(60))
+        {
+            state.kb.store.touch_api_key(stored.id, now).await?;
+        }
         Ok(Caller::Key {
             scope: stored.scope,
             user,

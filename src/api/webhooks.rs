@@ -7,18 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Caller;
 use super::json::ApiJson;
-use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::{Delivery, NewWebhook, Webhook};
-
-fn require_admin(caller: &Caller) -> AppResult<String> {
-    let actor = caller.actor()?;
-    if !actor.roles.has(Role::Admin) {
-        return Err(AppError::Forbidden("only admins manage webhooks".into()));
-    }
-    Ok(actor.name)
-}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +42,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> AppResult<impl IntoResponse> {
-    let actor = require_admin(&caller)?;
+    let actor = caller.require_admin()?.name;
     let url = req.url.trim();
     if !(url.starts_with("http://") || url.starts_with("https://"))
         || url.len() > 2000
@@ -104,7 +95,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> AppResult<axum::Json<Vec<Webhook>>> {
-    require_admin(&caller)?;
+    caller.require_admin()?;
     Ok(axum::Json(state.kb.store.webhooks().await?))
 }
 
@@ -114,7 +105,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    let actor = require_admin(&caller)?;
+    let actor = caller.require_admin()?.name;
     state
         .kb
         .store
@@ -140,7 +131,7 @@ pub async fn deliveries(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<Vec<Delivery>>> {
-    require_admin(&caller)?;
+    caller.require_admin()?;
     if state.kb.store.webhook(id).await?.is_none() {
         return Err(AppError::NotFound(format!("webhook {id} not found")));
     }
@@ -153,7 +144,7 @@ pub async fn redeliver(
     caller: Caller,
     Path((id, delivery)): Path<(i64, i64)>,
 ) -> AppResult<StatusCode> {
-    require_admin(&caller)?;
+    caller.require_admin()?;
     state
         .kb
         .store

@@ -406,6 +406,24 @@ impl Kb {
         .collect()
     }
 
+    /// The review date a revision gets when it goes live: its own `review_by`, else the
+    /// type's verification interval from now.
+    fn review_date(
+        &self,
+        article: &Article,
+        rev: &Revision,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        rev.meta.validity.review_by.or_else(|| {
+            let days = self
+                .schemas()
+                .get(&article.article_type)
+                .map(|s| i64::from(s.rules.verification_days))
+                .unwrap_or(0);
+            (days > 0).then(|| now + chrono::Duration::days(days))
+        })
+    }
+
     /// Takes a workflow action on an article.
     pub async fn transition(
         &self,
@@ -444,10 +462,7 @@ impl Kb {
             self.pre_publish_checks(&article, &rev).await?;
         }
         let review_by = if outcome.to == RevisionState::Published {
-            rev.meta.validity.review_by.or_else(|| {
-                let days = i64::from(schema.rules.verification_days);
-                (days > 0).then(|| now + chrono::Duration::days(days))
-            })
+            self.review_date(&article, &rev, now)
         } else {
             None
         };
@@ -557,14 +572,7 @@ impl Kb {
                 at: now,
                 records_approval: false,
                 scheduled_at: rev.scheduled_at,
-                review_by: rev.meta.validity.review_by.or_else(|| {
-                    let days = self
-                        .schemas()
-                        .get(&article.article_type)
-                        .map(|s| i64::from(s.rules.verification_days))
-                        .unwrap_or(0);
-                    (days > 0).then(|| now + chrono::Duration::days(days))
-                }),
+                review_by: self.review_date(&article, &rev, now),
             };
             match self.store.apply_transition(&record).await {
                 Ok(_) => {
@@ -578,32 +586,22 @@ impl Kb {
             }
         }
         for live in self.store.live_revisions().await? {
-            if live.expires_at.is_some_and(|t| t <= now)
-                && self
-                    .store
-                    .notice_once(&live, crate::store::EventKind::Expired, now)
-                    .await?
-                    .is_some()
-            {
-                report.expired.push(live.article_id);
-            }
-            if live.effective_from.is_some_and(|t| t <= now)
-                && self
-                    .store
-                    .notice_once(&live, crate::store::EventKind::Effective, now)
-                    .await?
-                    .is_some()
-            {
-                report.became_effective.push(live.article_id);
-            }
-            if live.review_by.is_some_and(|t| t <= now)
-                && self
-                    .store
-                    .notice_once(&live, crate::store::EventKind::ReviewDue, now)
-                    .await?
-                    .is_some()
-            {
-                report.review_due.push(live.article_id);
+            use crate::store::EventKind;
+            let due = [
+                (live.expires_at, EventKind::Expired),
+                (live.effective_from, EventKind::Effective),
+                (live.review_by, EventKind::ReviewDue),
+            ];
+            for (at, kind) in due {
+                if at.is_some_and(|t| t <= now)
+                    && self.store.notice_once(&live, kind, now).await?.is_some()
+                {
+                    match kind {
+                        EventKind::Expired => report.expired.push(live.article_id),
+                        EventKind::Effective => report.became_effective.push(live.article_id),
+                        _ => report.review_due.push(live.article_id),
+                    }
+                }
             }
         }
         if !(report.expired.is_empty()

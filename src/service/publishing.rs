@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Kb, ServiceError, ServiceResult};
 use crate::content::{Inline, parse_body, parse_inline_text};
-use crate::domain::{Article, ArticleId, Audience, Channel, Revision, SnippetKey};
+use crate::domain::{Article, ArticleId, Revision, SnippetKey};
 use crate::render::{
     ArticleView, RelatedLink, RenderInput, Rendition, SnippetValue, TranslationLink,
 };
@@ -189,9 +189,4 @@ impl Kb {
             .await?;
         Ok(())
     }
-}
-
-/// Whether a channel may serve an article of this audience at all.
-pub fn audience_allows(audience: Audience, channel: Channel) -> bool {
-    audience == Audience::Public || channel == Channel::Agent
 }

@@ -54,6 +54,45 @@ fn say_as_text(s: Option<SayAs>) -> Option<String> {
         .and_then(|v| v.as_str().map(String::from))
 }
 
+macro_rules! snippet_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        Snippet {
+            id: get!(row, "id"),
+            key: get!(row, "key"),
+            locale: get!(row, "locale"),
+            latest_revision: get!(row, "latest_revision"),
+            published_revision: get!(row, "published_revision"),
+            updated_at: get!(row, "updated_at"),
+        }
+    }};
+}
+
+macro_rules! revision_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let state: String = get!(row, "state");
+        let say_as: Option<String> = get!(row, "say_as");
+        let variants: String = get!(row, "variants");
+        SnippetRevision {
+            snippet_id: get!(row, "snippet_id"),
+            number: get!(row, "number"),
+            state: state
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("state: {e}")))?,
+            title: get!(row, "title"),
+            say_as: say_as.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()),
+            variants: serde_json::from_str(&variants)
+                .map_err(|e| StoreError::Corrupt(format!("variants: {e}")))?,
+            body: get!(row, "body"),
+            author: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
+            created_at: get!(row, "created_at"),
+        }
+    }};
+}
+
+const REVISION_COLS: &str = "r.snippet_id, r.number, r.state, r.title, r.say_as, r.variants, r.body, r.author_id, r.created_at";
+
 const SNIPPET_COLS: &str = "id, key, locale, latest_revision, published_revision, updated_at";
 
 impl Store {
@@ -115,11 +154,7 @@ impl Store {
         with_pool!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(key).bind(locale).fetch_optional(pool).await?;
             match row {
-                Some(row) => Ok(Some(Snippet {
-                    id: get!(row, "id"), key: get!(row, "key"), locale: get!(row, "locale"),
-                    latest_revision: get!(row, "latest_revision"), published_revision: get!(row, "published_revision"),
-                    updated_at: get!(row, "updated_at"),
-                })),
+                Some(row) => Ok(Some(snippet_from_row!(&row))),
                 None => Ok(None),
             }
         })
@@ -131,11 +166,7 @@ impl Store {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
-                out.push(Snippet {
-                    id: get!(row, "id"), key: get!(row, "key"), locale: get!(row, "locale"),
-                    latest_revision: get!(row, "latest_revision"), published_revision: get!(row, "published_revision"),
-                    updated_at: get!(row, "updated_at"),
-                });
+                out.push(snippet_from_row!(&row));
             }
             Ok(out)
         })
@@ -150,39 +181,32 @@ impl Store {
             let row = sqlx::query("SELECT snippet_id, number, state, title, say_as, variants, body, author_id, created_at FROM snippet_revisions WHERE snippet_id = $1 AND number = $2")
                 .bind(snippet_id).bind(number).fetch_optional(pool).await?;
             let Some(row) = row else { return Ok(None) };
-            let state: String = get!(row, "state");
-            let say_as: Option<String> = get!(row, "say_as");
-            let variants: String = get!(row, "variants");
-            Ok(Some(SnippetRevision {
-                snippet_id: get!(row, "snippet_id"),
-                number: get!(row, "number"),
-                state: state.parse().map_err(|e| StoreError::Corrupt(format!("state: {e}")))?,
-                title: get!(row, "title"),
-                say_as: say_as.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()),
-                variants: serde_json::from_str(&variants).map_err(|e| StoreError::Corrupt(format!("variants: {e}")))?,
-                body: get!(row, "body"),
-                author: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
-                created_at: get!(row, "created_at"),
-            }))
+            Ok(Some(revision_from_row!(&row)))
         })
     }
 
-    /// The published value of every snippet in a locale.
+    /// The published value of every snippet in a locale, in one query (this runs for
+    /// every render and every index update).
     pub async fn published_snippets(
         &self,
         locale: &str,
     ) -> Result<Vec<(Snippet, SnippetRevision)>> {
-        let mut out = Vec::new();
-        for s in self.list_snippets().await? {
-            if s.locale != locale {
-                continue;
+        let cols = SNIPPET_COLS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, {REVISION_COLS} FROM snippets s JOIN snippet_revisions r ON r.snippet_id = s.id AND r.number = s.published_revision \
+             WHERE s.locale = $1 ORDER BY s.key"
+        );
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(locale).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push((snippet_from_row!(row), revision_from_row!(row)));
             }
-            if let Some(n) = s.published_revision
-                && let Some(rev) = self.snippet_revision(s.id, n).await?
-            {
-                out.push((s, rev));
-            }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
