@@ -120,3 +120,101 @@ async fn schemas_reload_and_folders_sync() {
     })
     .await;
 }
+
+/// Web templates reload without a restart: a valid change re-renders the published
+/// articles; a broken template is refused (the error names the file) and the previous
+/// templates stay in force.
+#[tokio::test]
+async fn templates_reload_and_rerender_published_articles() {
+    omnikb::cli::init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(templates.join("web")).unwrap();
+    let bundled = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/web");
+    for f in std::fs::read_dir(bundled).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, templates.join("web").join(f.file_name().unwrap())).unwrap();
+    }
+    let kb_dir = dir.path().join("kb");
+    std::fs::create_dir_all(kb_dir.join("articles/en")).unwrap();
+    std::fs::write(
+        kb_dir.join("articles/en/sim-swap.md"),
+        "---\nslug: sim-swap\ntype: faq\nlocale: en\ntitle: How do I swap my SIM?\n---\nVisit a store with your ID.\n",
+    )
+    .unwrap();
+
+    let store = Store::open_sqlite_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let schemas = omnikb::schema::SchemaSet::load_dir(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/content-schemas"
+    )))
+    .unwrap();
+    let kb = Kb::new(
+        store,
+        schemas.clone(),
+        omnikb::render::default_registry(),
+        Default::default(),
+        Arc::new(SystemClock),
+    );
+    let tree = omnikb::service::import_export::read_tree(&kb_dir, &schemas, &Default::default())
+        .unwrap_or_else(|e| panic!("demo file invalid: {e:?}"));
+    kb.import_tree(&tree, true, None, "test", &|_, _| {})
+        .await
+        .unwrap();
+    let id = kb
+        .store
+        .article_by_slug("sim-swap", "en")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    kb.refresh_renders(id).await.unwrap();
+    let web_html = async || {
+        kb.store
+            .stored_render(id, "web", "html")
+            .await
+            .unwrap()
+            .map(|r| r.body)
+            .unwrap_or_default()
+    };
+    let before = web_html().await;
+    assert!(before.contains("Visit a store with your ID."), "{before}");
+    assert!(!before.contains("hot-reload-marker"));
+
+    let _w = omnikb::watch::start(kb.clone(), None, Some(templates.clone()), None).unwrap();
+
+    // A valid change applies without a restart and re-renders the published article.
+    let layout = templates.join("web/layout.html");
+    let original = std::fs::read_to_string(&layout).unwrap();
+    let marked = original.replacen(
+        "<meta charset=\"utf-8\">",
+        "<meta charset=\"utf-8\">\n<meta name=\"x-test\" content=\"hot-reload-marker\">",
+        1,
+    );
+    assert_ne!(
+        marked, original,
+        "the layout has the expected <meta charset>"
+    );
+    std::fs::write(&layout, &marked).unwrap();
+    eventually("stored web render uses the changed layout", async || {
+        web_html().await.contains("hot-reload-marker")
+    })
+    .await;
+
+    // A broken template is refused, naming the file; the previous templates stay.
+    let broken = marked.replacen("<title>", "{% if %}<title>", 1);
+    std::fs::write(&layout, &broken).unwrap();
+    let err = match omnikb::render::registry_from_templates(&templates) {
+        Ok(_) => panic!("a broken template must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("layout.html"), "error names the file: {err}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    kb.refresh_renders(id).await.unwrap();
+    let after = web_html().await;
+    assert!(
+        after.contains("hot-reload-marker") && after.contains("Visit a store with your ID."),
+        "the previous (valid) templates are still in force: {after}"
+    );
+}
