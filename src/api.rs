@@ -87,6 +87,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/articles/{reference}/revisions/{n}",
             get(authoring::revision),
         )
+        .route(
+            "/api/v1/articles/{reference}/revisions/{n}/preview",
+            get(authoring::preview),
+        )
         .route("/api/v1/articles/{reference}/diff", get(authoring::diff))
         .route(
             "/api/v1/articles/{reference}/rollback",

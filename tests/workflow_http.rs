@@ -580,6 +580,7 @@ async fn openapi_document_lists_the_routes() {
         "/api/v1/articles",
         "/api/v1/articles/{ref}/transitions",
         "/api/v1/articles/{ref}/diff",
+        "/api/v1/articles/{ref}/revisions/{n}/preview",
         "/api/v1/schemas",
     ] {
         assert!(doc["paths"].get(path).is_some(), "missing {path}");
@@ -830,4 +831,80 @@ async fn admin_keys_review_due_and_translation_status() {
         [("zh-CN", "published"), ("en", "published")],
         "{group}"
     );
+}
+
+#[tokio::test]
+async fn draft_preview_renders_every_channel_for_editors_only() {
+    use reqwest::Method as M;
+    let store = Store::open_sqlite_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let s = start(store).await;
+    let (st, created) = s
+        .call(
+            "author",
+            M::POST,
+            "/api/v1/articles",
+            Some(article("路由器指示灯全灭", "拔掉电源，等待三十秒。")),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/articles/{id}/revisions/1/preview");
+
+    let (st, preview) = s.call("author", M::GET, &path, None).await;
+    assert_eq!(st, 200, "{preview}");
+    assert_eq!(preview["state"], "draft");
+    let renders = preview["renders"].as_array().unwrap();
+    let body = |channel: &str, format: &str| -> String {
+        renders
+            .iter()
+            .find(|r| r["channel"] == channel && r["format"] == format)
+            .unwrap_or_else(|| panic!("no {channel}/{format} render in {preview}"))["body"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (channel, format) in [
+        ("web", "html"),
+        ("ivr", "ssml"),
+        ("agent", "json"),
+        ("bot", "json"),
+    ] {
+        assert!(
+            body(channel, format).contains("拔掉电源"),
+            "{channel}/{format} renders the draft's steps"
+        );
+    }
+    // SMS is one short message about the issue, not the steps.
+    assert!(body("sms", "text").contains("路由器"), "{preview}");
+    // The internal note is in the agent render only, never in customer channels.
+    assert!(body("agent", "json").contains("先查BSS是否欠费停机"));
+    for (channel, format) in [
+        ("web", "html"),
+        ("ivr", "ssml"),
+        ("bot", "json"),
+        ("sms", "text"),
+    ] {
+        assert!(
+            !body(channel, format).contains("BSS"),
+            "{channel}/{format} leaks"
+        );
+    }
+    // Nothing was published or stored by the preview.
+    assert_eq!(s.public_status(&id).await, 404);
+
+    // Drafts are for editors: an agent key and an anonymous caller are refused.
+    let (st, _) = s.call("agent", M::GET, &path, None).await;
+    assert_eq!(st, 403);
+    let (st, _) = s.call("nobody", M::GET, &path, None).await;
+    assert_eq!(st, 401);
+    let (st, _) = s
+        .call(
+            "author",
+            M::GET,
+            &format!("/api/v1/articles/{id}/revisions/9/preview"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404);
 }

@@ -250,6 +250,39 @@ pub async fn revision(
     Ok(axum::Json(RevisionView::new(&article, &rev)))
 }
 
+/// Every channel's render of one revision (a draft too), with the renderers' warnings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PreviewView {
+    pub article_id: String,
+    pub revision: i32,
+    pub state: String,
+    /// One entry per channel and format: `channel`, `format`, `media_type`, `body`, `warnings`.
+    #[schema(value_type = Vec<Object>)]
+    pub renders: Vec<crate::render::Rendition>,
+}
+
+/// `GET /api/v1/articles/{ref}/revisions/{n}/preview`: renders a revision for every
+/// channel without publishing or storing anything. Editor scope only, because a draft may
+/// hold internal content that the agent render shows.
+#[utoipa::path(get, path = "/api/v1/articles/{ref}/revisions/{n}/preview", tag = "authoring", params(("ref" = String, Path), ("n" = i32, Path)), responses((status = 200, body = PreviewView), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((reference, n)): Path<(String, i32)>,
+    Query(q): Query<LocaleQuery>,
+) -> AppResult<axum::Json<PreviewView>> {
+    caller.require_editor()?;
+    let article = resolve(&state, &reference, q.locale.as_deref()).await?;
+    let rev = state.kb.revision_of(article.id, n).await?;
+    let (renders, _snippet_keys) = state.kb.render_revision(&article, &rev).await?;
+    Ok(axum::Json(PreviewView {
+        article_id: article.id.display(),
+        revision: rev.number,
+        state: rev.state.as_str().into(),
+        renders,
+    }))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DiffQuery {
     pub from: i32,

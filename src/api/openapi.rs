@@ -40,6 +40,7 @@ use super::{admin, articles, authoring, events, schemas, search, session, webhoo
         authoring::transition,
         authoring::revisions,
         authoring::revision,
+        authoring::preview,
         authoring::diff,
         authoring::rollback,
         authoring::confidence,
