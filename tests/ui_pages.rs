@@ -31,6 +31,11 @@ async fn app() -> App {
     );
     let dir = tempfile::tempdir().unwrap();
     let (passwords, _) = omnikb::demo::load(&kb, dir.path()).await.unwrap();
+    omnikb::demo::load_synonyms(&kb).await.unwrap();
+    // The pages search the node's index, as `omnikb serve` has one.
+    let index = omnikb::search::SearchIndex::in_memory().unwrap();
+    kb.reindex(&index, &|_, _| {}).await.unwrap();
+    kb.set_search(index);
     let config = Config::from_env(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
     let router = omnikb::build_router(AppState::new(kb.clone(), config));
     App {
@@ -213,6 +218,43 @@ async fn field_errors_are_shown_next_to_their_field() {
     )
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+/// The portal and the agent panel search the index: colloquial Chinese finds the broadband
+/// article, and internal articles are found by agents only.
+#[tokio::test]
+async fn portal_and_agent_search_use_the_index() {
+    let app = app().await;
+    let q = "%E5%AE%B6%E9%87%8C%E4%B8%8A%E4%B8%8D%E4%BA%86%E7%BD%91"; // 家里上不了网
+    let portal = get(&app, &format!("/search?q={q}"), "").await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert!(
+        portal.body.contains("/kb/zh-CN/broadband-no-internet"),
+        "{}",
+        portal.body
+    );
+
+    let complaint = "%E6%8A%95%E8%AF%89%E5%8D%87%E7%BA%A7"; // 投诉升级
+    let portal = get(&app, &format!("/search?q={complaint}"), "").await;
+    assert!(!portal.body.contains("agent-complaint-escalation"));
+
+    let anon = get(&app, &format!("/agent/search?q={complaint}"), "").await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    let cookie = login(&app, "agent").await;
+    let agent = get(&app, &format!("/agent/search?q={complaint}"), &cookie).await;
+    assert_eq!(agent.status, StatusCode::OK);
+    let hits: serde_json::Value = serde_json::from_str(&agent.body).unwrap();
+    let slugs: Vec<&str> = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["slug"].as_str())
+        .collect();
+    assert!(slugs.contains(&"agent-complaint-escalation"), "{slugs:?}");
+
+    // Nothing matching is an empty list.
+    let none = get(&app, "/agent/search?q=zzqxv", &cookie).await;
+    assert_eq!(none.body.matches("\"slug\"").count(), 0, "{}", none.body);
 }
 
 #[tokio::test]

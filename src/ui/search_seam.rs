@@ -1,6 +1,8 @@
-//! The one place the UI searches: the node's tantivy index when it has one, else (and
-//! when the index has nothing yet, e.g. just after a publish) a simple match over
-//! published articles' titles, summaries and customer-facing fields.
+//! The one place the UI searches: a query goes to the node's tantivy index (the same one
+//! `GET /api/v1/search` uses, synonyms included); the empty query — the portal's listing
+//! of everything published — reads the store. There is deliberately no scan of the
+//! published articles when the index finds nothing: it hid index lag and cost a full scan
+//! per agent keystroke, and the index answers the colloquial queries (tests/e2e).
 
 use serde::Serialize;
 
@@ -23,60 +25,9 @@ pub struct Hit {
     pub score: f32,
 }
 
-fn norm(s: &str) -> String {
-    s.to_lowercase()
-}
-
-/// Overlapping character pairs of the CJK (or other non-space) runs of a text.
-fn bigrams(s: &str) -> Vec<String> {
-    let chars: Vec<char> = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation())
-        .collect();
-    chars.windows(2).map(|w| w.iter().collect()).collect()
-}
-
-/// How well `q` matches `text` (0 = not at all).
-fn score(q: &str, title: &str, text: &str) -> f32 {
-    let (title, text) = (norm(title), norm(text));
-    let terms: Vec<&str> = q.split_whitespace().collect();
-    if terms.is_empty() {
-        return 0.0;
-    }
-    if terms.iter().all(|t| text.contains(t) || title.contains(t)) {
-        let boost: f32 = terms.iter().filter(|t| title.contains(*t)).count() as f32;
-        return 10.0 + boost;
-    }
-    // Colloquial Chinese queries rarely match word for word: count shared bigrams.
-    let mut core = q.to_string();
-    for filler in [
-        "怎么办",
-        "怎么",
-        "如何",
-        "为什么",
-        "请问",
-        "我的",
-        "吗",
-        "呢",
-        "啊",
-        "了吧",
-    ] {
-        core = core.replace(filler, "");
-    }
-    let grams = bigrams(&core);
-    if grams.len() < 2 {
-        return 0.0;
-    }
-    let found = grams
-        .iter()
-        .filter(|g| text.contains(g.as_str()) || title.contains(g.as_str()))
-        .count();
-    let ratio = found as f32 / grams.len() as f32;
-    if ratio >= 0.5 { ratio * 5.0 } else { 0.0 }
-}
-
-/// Published, currently valid articles matching `q`, best first. `internal`: include
-/// internal articles (logged-in agents and editors only).
+/// Published, currently valid articles matching `q`, best first; all of them (up to
+/// `limit`) when `q` is empty. `internal`: include internal articles (logged-in agents and
+/// editors only). A node without an index (only the CLI's one-shot commands) finds nothing.
 pub async fn search_titles(
     kb: &Kb,
     q: &str,
@@ -84,41 +35,45 @@ pub async fn search_titles(
     internal: bool,
     limit: usize,
 ) -> Vec<Hit> {
-    if !q.trim().is_empty()
-        && let Some(index) = kb.search()
-    {
-        let scope = if internal {
-            crate::search::AudienceScope::Internal
-        } else {
-            crate::search::AudienceScope::Public
-        };
-        let mut req = crate::search::SearchRequest::new(q.trim(), scope, kb.now());
-        req.locale = locale.and_then(|l| l.parse().ok());
-        req.limit = limit;
-        if let Ok(res) = index.search(&req, &kb.synonyms()) {
-            let hits: Vec<Hit> = res
-                .hits
-                .into_iter()
-                .filter(|h| !h.expired && !h.not_yet_effective)
-                .filter(|h| internal || h.audience == Audience::Public)
-                .map(|h| Hit {
-                    id: h.id,
-                    slug: h.slug,
-                    locale: h.locale.to_string(),
-                    summary: strip_tags(&h.highlights.join(" … ")),
-                    title: h.title,
-                    article_type: h.article_type,
-                    category: h.category,
-                    internal: h.audience == Audience::Internal,
-                    score: h.score,
-                })
-                .collect();
-            if !hits.is_empty() {
-                return hits;
-            }
-        }
+    let q = q.trim();
+    if q.is_empty() {
+        return list_published(kb, locale, internal, limit).await;
     }
-    scan(kb, q, locale, internal, limit).await
+    let Some(index) = kb.search() else {
+        return Vec::new();
+    };
+    let scope = if internal {
+        crate::search::AudienceScope::Internal
+    } else {
+        crate::search::AudienceScope::Public
+    };
+    let mut req = crate::search::SearchRequest::new(q, scope, kb.now());
+    req.locale = locale.and_then(|l| l.parse().ok());
+    req.limit = limit;
+    let res = match index.search(&req, &kb.synonyms()) {
+        Ok(res) => res,
+        Err(e) => {
+            // The pages show "no results"; the log says why.
+            tracing::warn!(error = %e, "UI search failed");
+            return Vec::new();
+        }
+    };
+    res.hits
+        .into_iter()
+        .filter(|h| !h.expired && !h.not_yet_effective)
+        .filter(|h| internal || h.audience == Audience::Public)
+        .map(|h| Hit {
+            id: h.id,
+            slug: h.slug,
+            locale: h.locale.to_string(),
+            summary: strip_tags(&h.highlights.join(" … ")),
+            title: h.title,
+            article_type: h.article_type,
+            category: h.category,
+            internal: h.audience == Audience::Internal,
+            score: h.score,
+        })
+        .collect()
 }
 
 fn strip_tags(s: &str) -> String {
@@ -139,9 +94,8 @@ fn strip_tags(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// The fallback: a scan of the published articles.
-async fn scan(kb: &Kb, q: &str, locale: Option<&str>, internal: bool, limit: usize) -> Vec<Hit> {
-    let q = norm(q.trim());
+/// Every published, currently valid article (the portal's home page and categories).
+async fn list_published(kb: &Kb, locale: Option<&str>, internal: bool, limit: usize) -> Vec<Hit> {
     let filter = ArticleFilter {
         locale: locale.map(str::to_string),
         published_only: true,
@@ -150,7 +104,6 @@ async fn scan(kb: &Kb, q: &str, locale: Option<&str>, internal: bool, limit: usi
     let Ok(list) = kb.store.list_articles(&filter).await else {
         return Vec::new();
     };
-    let schemas = kb.schemas();
     let now = kb.now();
     let mut hits = Vec::new();
     for s in list {
@@ -165,38 +118,6 @@ async fn scan(kb: &Kb, q: &str, locale: Option<&str>, internal: bool, limit: usi
         }
         let is_internal = rev.meta.audience == Audience::Internal;
         if is_internal && !internal {
-            continue;
-        }
-        let schema = schemas.get(&s.article.article_type).ok();
-        let mut text = String::new();
-        for (name, value) in &rev.meta.fields {
-            let field_internal = schema
-                .and_then(|sc| sc.field(name))
-                .is_some_and(|r| r.internal);
-            if field_internal || name == "internal_notes" {
-                continue;
-            }
-            match value {
-                serde_json::Value::String(v) => text.push_str(v),
-                serde_json::Value::Array(a) => {
-                    for v in a.iter().filter_map(|v| v.as_str()) {
-                        text.push_str(v);
-                        text.push('\n');
-                    }
-                }
-                _ => {}
-            }
-            text.push('\n');
-        }
-        text.push_str(&rev.meta.tags.join(" "));
-        text.push('\n');
-        text.push_str(rev.meta.category.as_deref().unwrap_or_default());
-        let sc = if q.is_empty() {
-            1.0
-        } else {
-            score(&q, &rev.meta.title, &text)
-        };
-        if sc <= 0.0 {
             continue;
         }
         let summary = rev
@@ -217,20 +138,11 @@ async fn scan(kb: &Kb, q: &str, locale: Option<&str>, internal: bool, limit: usi
             article_type: s.article.article_type.clone(),
             category: rev.meta.category.clone(),
             internal: is_internal,
-            score: sc,
+            score: 1.0,
         });
+        if hits.len() == limit {
+            break;
+        }
     }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-    hits.truncate(limit);
     hits
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn colloquial_chinese_matches_by_bigrams() {
-        assert!(super::score("宽带", "宽带无法上网", "") > 0.0);
-        assert!(super::score("上不了网怎么办", "宽带无法上网", "家里上不了网") > 0.0);
-        assert_eq!(super::score("信用卡", "宽带无法上网", "光猫"), 0.0);
-    }
 }

@@ -1,26 +1,60 @@
 #!/usr/bin/env bash
-# Runs the Playwright end-to-end tests: installs Chromium (apt) and the node packages when
-# missing, builds the omnikb binary, then runs the tests with node's test runner.
+# Runs the Playwright end-to-end tests: installs Chromium, CJK fonts and node (apt) and the
+# node packages (npm ci, from the lockfile) when missing, builds the omnikb binary, then runs
+# the tests with node's test runner. Works without a TTY (CI runs it as root with CI=true).
+# Screenshots of each page are written to tests/e2e/artifacts/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if [ ! -x /usr/bin/chromium ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium
-fi
+export DEBIAN_FRONTEND=noninteractive
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # CJK fonts, so the screenshots show Chinese text rather than boxes.
-if [ ! -d /usr/share/fonts/opentype/noto ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-noto-cjk || true
+[ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+if ((${#need_apt[@]})); then
+  echo "==> e2e: installing ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
-if ! command -v node >/dev/null; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm
-fi
+
 cd "$here"
-if [ ! -d node_modules/playwright-core ]; then npm ci --no-audit --no-fund; fi
-(cd "$root" && cargo build --bin omnikb)
+# npm ci again when the lockfile changed since the last install (npm keeps a copy of what
+# it installed in node_modules/.package-lock.json).
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+(cd "$root" && cargo build --locked --bin omnikb)
+rm -rf "$here/artifacts"
 mkdir -p "$here/artifacts"
-node --test --test-concurrency=1 "$here/ui.test.mjs"
+
+# The tests start the server themselves and write its pid here, so the server is killed
+# even when node itself is killed (the timeout below, Ctrl-C, a crash). Everything the run
+# writes to temporary files (server data, browser profiles) goes under one folder removed
+# at the end.
+work="$(mktemp -d -t omnikb-e2e-run.XXXXXX)"
+pidfile="$work/server.pid"
+export OMNIKB_E2E_PIDFILE="$pidfile" TMPDIR="$work"
+cleanup() {
+  local pid
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    echo "==> e2e: stopping the leftover omnikb server (pid $pid)" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Bounded: the whole run takes well under a minute here; ten minutes means something hangs.
+timeout --kill-after=15s "${OMNIKB_E2E_TIMEOUT:-600}" \
+  node --test --test-concurrency=1 --test-timeout=300000 "$here"/*.test.mjs

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,19 +37,33 @@ async function startServer() {
   server = spawn(join(root, 'target', 'debug', 'omnikb'),
     ['serve', '--demo', '--data', dataDir, '--addr', `127.0.0.1:${port}`],
     { cwd: root, env: { ...process.env, RUST_LOG: 'warn', OMNIKB_BASE_URL: base } });
+  // run.sh kills this pid on its way out, should node die before `after` runs.
+  if (process.env.OMNIKB_E2E_PIDFILE) writeFileSync(process.env.OMNIKB_E2E_PIDFILE, String(server.pid));
   let out = '';
   server.stderr.on('data', (d) => process.stderr.write(d));
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start:\n' + out)), 120000);
+    const timer = setTimeout(() => reject(new Error('server did not start within 120 s:\n' + out)), 120000);
     server.stdout.on('data', (d) => {
       out += d.toString();
       if (out.includes('omnikb listening')) { clearTimeout(timer); resolve(); }
     });
-    server.on('exit', (c) => reject(new Error(`server exited ${c}:\n${out}`)));
+    server.on('exit', (c) => { clearTimeout(timer); reject(new Error(`server exited ${c}:\n${out}`)); });
   });
   for (const m of out.matchAll(/^\s+(author|reviewer|publisher|agent|admin)\s+(\S+)\s*$/gm)) passwords[m[1]] = m[2];
   assert.ok(passwords.author && passwords.agent, 'demo passwords printed:\n' + out);
 }
+
+/// SIGTERM (graceful shutdown), then SIGKILL if it has not exited within 10 s.
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGTERM');
+  const timer = setTimeout(() => server.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(timer);
+}
+// Last resort when node exits without running `after` (an uncaught error): no stray server.
+process.on('exit', () => { if (server && server.exitCode === null) server.kill('SIGKILL'); });
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -60,13 +74,19 @@ before(async () => {
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (server) server.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await stopServer();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 async function session(name, opts = {}) {
   const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 }, ...opts });
+  // Generous but bounded: a debug build on a busy 2-core machine is slow.
+  ctx.setDefaultTimeout(30000);
+  ctx.setDefaultNavigationTimeout(60000);
   const page = await ctx.newPage();
   if (name) await login(page, name);
   return { ctx, page };
@@ -76,14 +96,17 @@ async function login(page, name, password = passwords[name]) {
   await page.goto(`${base}/studio/login`);
   await page.fill('#name', name);
   await page.fill('#password', password);
-  await Promise.all([page.waitForLoadState('load'), page.click('form button[type=submit]')]);
+  // The form posts and the answer is a new document (the studio, or the login page with its
+  // error): wait for that document's load event, not the current one's.
+  await Promise.all([page.waitForEvent('load'), page.click('form button[type=submit]')]);
 }
 
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
 async function act(page, action, comment) {
   if (comment !== undefined) await page.fill('#comment', comment);
-  await Promise.all([page.waitForURL(/done=|transition/), page.click(`button[name=action][value=${action}]`)]);
+  // The URL may already carry `done=` from the previous action, so wait for the new document.
+  await Promise.all([page.waitForEvent('load'), page.click(`button[name=action][value=${action}]`)]);
 }
 
 test('a login failure shows a clear message', async () => {
@@ -104,7 +127,7 @@ test('studio → review → publish → agent → portal', async () => {
   await author.page.fill('#in-slug', SLUG);
   await author.page.fill('#in-f\\.issue', 'x');
   await author.page.fill('#in-body', '1. 重启路由器');
-  await author.page.click('.article-form button[type=submit]');
+  await Promise.all([author.page.waitForEvent('load'), author.page.click('.article-form button[type=submit]')]);
   const err = await author.page.textContent('.field[data-field="f.issue"] .field-error');
   assert.ok(err && err.trim().length > 0, 'error next to the issue field');
   await shot(author.page, '03-field-error');
