@@ -14,6 +14,7 @@ pub mod openapi;
 mod schemas;
 pub mod search;
 pub mod session;
+mod snippets;
 mod webhooks;
 
 use axum::Router;
@@ -69,6 +70,17 @@ pub fn router() -> Router<AppState> {
             "/api/v1/session",
             post(session::login).merge(delete(session::logout)),
         )
+        .route(
+            "/api/v1/snippets",
+            get(snippets::list).post(snippets::create),
+        )
+        .route("/api/v1/snippets/{key}", get(snippets::get))
+        .route("/api/v1/snippets/{key}/draft", put(snippets::save_draft))
+        .route(
+            "/api/v1/snippets/{key}/transitions",
+            post(snippets::transition),
+        )
+        .route("/api/v1/snippets/{key}/impact", get(snippets::impact))
         .route("/api/v1/articles", post(authoring::create))
         .route("/api/v1/articles/{reference}", get(articles::get_article))
         .route(

@@ -87,6 +87,20 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Measure render throughput: a generated corpus rendered for every channel, in
+    /// process, on every core (docs/performance.md).
+    #[command(hide = true)]
+    BenchRender {
+        /// Number of generated articles (zh and en, ~600 bytes of Markdown each).
+        #[arg(long, default_value_t = 10_000)]
+        articles: usize,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Rounds to run; the best and the median are reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +331,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
             }
         }
+        Command::BenchRender {
+            articles,
+            threads,
+            rounds,
+        } => {
+            bench_render(articles, threads, rounds)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Reindex => {
             let config = Config::from_env(data, default_addr);
             let kb = build_kb(&config).await?;
@@ -524,4 +546,40 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
     background.stop();
     kb.store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `omnikb bench-render`: generate, then time only the parse + render of every article for
+/// every channel (what publishing does per article), on `threads` threads.
+fn bench_render(articles: usize, threads: Option<usize>, rounds: usize) -> anyhow::Result<()> {
+    use crate::render::corpus;
+    let threads = threads
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1);
+    let schemas = crate::schema::SchemaSet::bundled()?;
+    let site = crate::render::SiteSettings::default();
+    let registry = crate::render::default_registry();
+    let now = chrono::Utc::now();
+    let c = corpus::generate(articles);
+    let md = c.bodies.iter().map(String::len).sum::<usize>() / articles.max(1);
+    let mut rates = Vec::new();
+    let mut last = corpus::Rendered::default();
+    for _ in 0..rounds.max(1) {
+        let (r, secs) = corpus::render_parallel(&c, threads, &schemas, &site, &registry, now)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        rates.push(r.articles as f64 / secs);
+        last = r;
+    }
+    rates.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{} articles (avg {md} bytes of Markdown), {} outputs each ({} channels), {threads} threads, {} rounds: \
+         median {:.0} articles/s, best {:.0} articles/s, {:.1} MB out per round",
+        last.articles,
+        last.outputs / last.articles.max(1),
+        registry.iter().count(),
+        rates.len(),
+        rates[rates.len() / 2],
+        rates[rates.len() - 1],
+        last.bytes as f64 / 1e6
+    );
+    Ok(())
 }

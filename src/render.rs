@@ -21,6 +21,7 @@ pub mod html;
 pub mod web;
 
 pub mod bot;
+pub mod corpus;
 pub mod ivr;
 pub mod sms;
 mod speech;

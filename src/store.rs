@@ -35,7 +35,7 @@ pub use audit::{AuditEntry, AuditVerdict};
 pub use error::StoreError;
 pub use events::{Event, EventKind, LeaderLock};
 pub use rows::StoredRender;
-pub use snippets::{Snippet, SnippetRevision};
+pub use snippets::{Expect, Snippet, SnippetRevision, SnippetTransition};
 pub use users::{ApiKey, ApiScope, Session, User};
 pub use webhooks::{Delivery, DeliveryOutcome, Enqueue, NewWebhook, Webhook};
 

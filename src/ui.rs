@@ -11,6 +11,7 @@ pub mod content;
 pub mod i18n;
 mod portal;
 pub mod search_seam;
+mod snippets;
 mod studio;
 
 use axum::Router;
@@ -59,6 +60,8 @@ static TERA: Lazy<tera::Tera> = Lazy::new(|| {
         "ui/studio_diff.html",
         "ui/studio_review.html",
         "ui/studio_admin.html",
+        "ui/studio_snippets.html",
+        "ui/studio_snippet.html",
         "ui/agent.html",
         "ui/portal_layout.html",
         "ui/portal_home.html",
@@ -125,6 +128,19 @@ pub fn router() -> Router<AppState> {
         .route("/studio/new", get(studio::new_form).post(studio::create))
         .route("/studio/review", get(studio::review_queue))
         .route("/studio/admin", get(studio::admin))
+        .route("/studio/snippets", get(snippets::list))
+        .route(
+            "/studio/snippets/new",
+            get(snippets::new_form).post(snippets::create),
+        )
+        .route(
+            "/studio/snippets/{locale}/{key}",
+            get(snippets::page).post(snippets::save),
+        )
+        .route(
+            "/studio/snippets/{locale}/{key}/transition",
+            post(snippets::transition),
+        )
         .route("/studio/a/{id}", get(studio::article_page))
         .route(
             "/studio/a/{id}/edit",

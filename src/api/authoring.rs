@@ -98,26 +98,9 @@ pub async fn save_draft(
 ) -> AppResult<impl IntoResponse> {
     let actor = caller.actor()?;
     let article = resolve(&state, &reference, q.locale.as_deref()).await?;
-    let from_header = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.trim()
-                .trim_start_matches("W/")
-                .trim_matches('"')
-                .to_string()
-        });
-    let base = match (from_header, q.base_revision) {
-        (Some(h), _) => h.parse::<i32>().map_err(|_| {
-            AppError::BadRequest(format!("If-Match must be a revision number, got '{h}'"))
-        })?,
-        (None, Some(b)) => b,
-        (None, None) => {
-            return Err(AppError::BadRequest(
-                "say which revision you edited: If-Match: \"N\" or ?base_revision=N".into(),
-            ));
-        }
-    };
+    let base = base_revision(&headers, q.base_revision.map(i64::from))?;
+    let base =
+        i32::try_from(base).map_err(|_| AppError::BadRequest(format!("no revision {base}")))?;
     let rev = state
         .kb
         .save_draft(article.id, base, &input, &actor)
@@ -127,6 +110,28 @@ pub async fn save_draft(
         [(header::ETAG, format!("\"{}\"", rev.number))],
         axum::Json(RevisionView::new(&article, &rev)),
     ))
+}
+
+/// The revision an edit is based on: `If-Match: "N"`, else `?base_revision=N`.
+pub(super) fn base_revision(headers: &HeaderMap, query: Option<i64>) -> AppResult<i64> {
+    let from_header = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string()
+        });
+    match (from_header, query) {
+        (Some(h), _) => h.parse::<i64>().map_err(|_| {
+            AppError::BadRequest(format!("If-Match must be a revision number, got '{h}'"))
+        }),
+        (None, Some(b)) => Ok(b),
+        (None, None) => Err(AppError::BadRequest(
+            "say which revision you edited: If-Match: \"N\" or ?base_revision=N".into(),
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{admin, articles, authoring, events, schemas, search, session, webhooks};
+use super::{admin, articles, authoring, events, schemas, search, session, snippets, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,10 +45,16 @@ use super::{admin, articles, authoring, events, schemas, search, session, webhoo
         authoring::rollback,
         authoring::confidence,
         authoring::feedback,
+        snippets::list,
+        snippets::create,
+        snippets::get,
+        snippets::save_draft,
+        snippets::transition,
+        snippets::impact,
     ),
     components(schemas(crate::error::Problem, crate::schema::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "articles", description = "published knowledge"), (name = "authoring", description = "drafts and the approval workflow"))
+    tags((name = "articles", description = "published knowledge"), (name = "authoring", description = "drafts and the approval workflow"), (name = "snippets", description = "reusable content blocks, their review and impact preview"))
 )]
 pub struct ApiDoc;
 

@@ -36,7 +36,7 @@ impl Actor {
         }
     }
 
-    fn require(&self, role: Role, what: &str) -> ServiceResult<()> {
+    pub(crate) fn require(&self, role: Role, what: &str) -> ServiceResult<()> {
         if self.roles.has(role) {
             Ok(())
         } else {

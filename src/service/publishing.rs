@@ -105,8 +105,19 @@ impl Kb {
         article: &Article,
         rev: &Revision,
     ) -> ServiceResult<(Vec<Rendition>, Vec<String>)> {
-        let view = self.article_view(article, rev).await?;
         let snippets = self.snippet_values(article.locale.as_str()).await?;
+        self.render_revision_with(article, rev, snippets).await
+    }
+
+    /// Renders a revision with the given snippet values (the impact preview puts a
+    /// candidate snippet revision in place of the published one).
+    pub async fn render_revision_with(
+        &self,
+        article: &Article,
+        rev: &Revision,
+        snippets: BTreeMap<SnippetKey, SnippetValue>,
+    ) -> ServiceResult<(Vec<Rendition>, Vec<String>)> {
+        let view = self.article_view(article, rev).await?;
         let schemas = self.schemas();
         let schema = schemas
             .get(&article.article_type)

@@ -8,6 +8,28 @@ use sqlx::Row;
 
 use super::{Result, Store, with_pool};
 
+/// Rows of `audit_log` to entries (a macro: SQLite and PostgreSQL rows are different types).
+macro_rules! entries {
+    ($rows:expr) => {{
+        let rows = $rows;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let detail: String = row.try_get("detail")?;
+            out.push(AuditEntry {
+                seq: row.try_get("seq")?,
+                at: row.try_get("at")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                entity: row.try_get("entity")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+                prev_hash: row.try_get("prev_hash")?,
+                hash: row.try_get("hash")?,
+            });
+        }
+        Ok(out)
+    }};
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub seq: i64,
@@ -104,21 +126,16 @@ impl Store {
         with_pool!(self, pool => {
             let rows = sqlx::query("SELECT seq, at, actor, action, entity, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
                 .bind(after).bind(limit).fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                let detail: String = row.try_get("detail")?;
-                out.push(AuditEntry {
-                    seq: row.try_get("seq")?,
-                    at: row.try_get("at")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    entity: row.try_get("entity")?,
-                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-                    prev_hash: row.try_get("prev_hash")?,
-                    hash: row.try_get("hash")?,
-                });
-            }
-            Ok(out)
+            entries!(rows)
+        })
+    }
+
+    /// The audit trail of one entity (`snippet:hotline:zh-CN`), oldest first.
+    pub async fn audit_of(&self, entity: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT seq, at, actor, action, entity, detail, prev_hash, hash FROM audit_log WHERE entity = $1 ORDER BY seq LIMIT $2")
+                .bind(entity).bind(limit).fetch_all(pool).await?;
+            entries!(rows)
         })
     }
 

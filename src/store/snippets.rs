@@ -13,6 +13,32 @@ use super::{Result, Store, StoreError, with_pool};
 use crate::content::file::{SayAs, SnippetFile};
 use crate::domain::{Channel, RevisionState, UserId};
 
+/// What a save expects to find (optimistic concurrency for editors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Import and demo: create or add a revision, whatever is there.
+    Any,
+    /// Create: the snippet must not exist yet.
+    New,
+    /// Edit: the latest revision must still be this one.
+    Latest(i64),
+}
+
+/// A workflow step on a snippet revision, decided by `workflow::decide` beforehand.
+#[derive(Debug, Clone)]
+pub struct SnippetTransition<'a> {
+    pub snippet_id: i64,
+    pub key: &'a str,
+    pub locale: &'a str,
+    pub revision: i64,
+    pub action: &'a str,
+    pub from: RevisionState,
+    pub to: RevisionState,
+    pub actor: &'a str,
+    pub comment: Option<&'a str>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snippet {
     pub id: i64,
@@ -107,14 +133,55 @@ impl Store {
         publish: bool,
         now: DateTime<Utc>,
     ) -> Result<(Snippet, SnippetRevision)> {
+        self.save_snippet_revision(file, author, actor, publish, Expect::Any, now)
+            .await
+    }
+
+    /// Saves a new revision checked against what the editor saw: `Expect::New` refuses an
+    /// existing snippet, `Expect::Latest(n)` refuses when someone saved after revision `n`
+    /// (the check runs inside the transaction, so two concurrent saves cannot both win).
+    /// Unpublished revisions before the new one are marked superseded: the latest
+    /// revision is the one working copy that goes through review.
+    pub async fn save_snippet_revision(
+        &self,
+        file: &SnippetFile,
+        author: Option<UserId>,
+        actor: &str,
+        publish: bool,
+        expect: Expect,
+        now: DateTime<Utc>,
+    ) -> Result<(Snippet, SnippetRevision)> {
         let variants = serde_json::to_string(&file.variants).unwrap_or_else(|_| "{}".into());
         let state = if publish { "published" } else { "draft" };
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let existing: Option<(i64, i64)> = sqlx::query_as("SELECT id, latest_revision FROM snippets WHERE key = $1 AND locale = $2")
                 .bind(file.key.as_str()).bind(file.locale.as_str()).fetch_optional(&mut *tx).await?;
+            match (expect, existing) {
+                (Expect::New, Some(_)) => {
+                    return Err(StoreError::conflict(format!(
+                        "snippet '{}' ({}) already exists",
+                        file.key, file.locale
+                    )));
+                }
+                (Expect::Latest(_), None) => {
+                    return Err(StoreError::NotFound(format!("snippet {} ({})", file.key, file.locale)));
+                }
+                (Expect::Latest(base), Some((_, latest))) if base != latest => {
+                    return Err(StoreError::Conflict {
+                        message: format!("snippet '{}' was saved by someone else: revision {latest} is newer than {base}", file.key),
+                        latest: Some(latest),
+                        base: Some(base),
+                    });
+                }
+                _ => {}
+            }
             let (id, number) = match existing {
-                Some((id, latest)) => (id, latest + 1),
+                Some((id, latest)) => {
+                    sqlx::query("UPDATE snippet_revisions SET state = 'superseded' WHERE snippet_id = $1 AND state IN ('draft', 'in_review', 'approved')")
+                        .bind(id).execute(&mut *tx).await?;
+                    (id, latest + 1)
+                }
                 None => {
                     let id: i64 = sqlx::query_scalar("INSERT INTO snippets (key, locale, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
                         .bind(file.key.as_str()).bind(file.locale.as_str()).bind(now).fetch_one(&mut *tx).await?;
@@ -207,6 +274,79 @@ impl Store {
                 out.push((snippet_from_row!(row), revision_from_row!(row)));
             }
             Ok(out)
+        })
+    }
+}
+
+impl Store {
+    /// Applies a decided transition. The state is compared-and-set, so a transition that
+    /// raced with another (two reviewers approving at once) fails with a conflict instead
+    /// of applying twice. Publishing supersedes the previous published revision and
+    /// appends `snippet.published`, which re-renders every article using the snippet.
+    pub async fn apply_snippet_transition(&self, t: &SnippetTransition<'_>) -> Result<i64> {
+        let detail = serde_json::json!({
+            "key": t.key, "locale": t.locale, "revision": t.revision,
+            "action": t.action, "from": t.from.as_str(), "to": t.to.as_str(), "comment": t.comment,
+        });
+        let entity = format!("snippet:{}:{}", t.key, t.locale);
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let published = t.to == RevisionState::Published;
+            if published {
+                sqlx::query("UPDATE snippet_revisions SET state = 'superseded' WHERE snippet_id = $1 AND state = 'published'")
+                    .bind(t.snippet_id).execute(&mut *tx).await?;
+            }
+            let changed = sqlx::query("UPDATE snippet_revisions SET state = $1 WHERE snippet_id = $2 AND number = $3 AND state = $4")
+                .bind(t.to.as_str()).bind(t.snippet_id).bind(t.revision).bind(t.from.as_str())
+                .execute(&mut *tx).await?.rows_affected();
+            if changed != 1 {
+                return Err(StoreError::conflict(format!(
+                    "revision {} of snippet '{}' is no longer {}: someone acted on it first",
+                    t.revision, t.key, t.from.as_str()
+                )));
+            }
+            sqlx::query("UPDATE snippets SET published_revision = CASE WHEN $1 THEN $2 ELSE published_revision END, updated_at = $3 WHERE id = $4")
+                .bind(published).bind(t.revision).bind(t.at).bind(t.snippet_id).execute(&mut *tx).await?;
+            let seq = append_audit!(tx, t.at, t.actor, &format!("snippet.{}", t.action), &entity, detail.clone())?;
+            if published {
+                append_event!(tx, t.at, EventKind::SnippetPublished, None::<i64>, Some(t.locale), Some(t.revision), detail)?;
+            }
+            tx.commit().await?;
+            Ok(seq)
+        })
+    }
+
+    /// Every revision of a snippet, newest first.
+    pub async fn snippet_revisions(&self, snippet_id: i64) -> Result<Vec<SnippetRevision>> {
+        let sql = format!(
+            "SELECT {REVISION_COLS} FROM snippet_revisions r WHERE r.snippet_id = $1 ORDER BY r.number DESC"
+        );
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(snippet_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(revision_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The users who wrote revisions after `after` (the current review cycle): the
+    /// four-eyes rule keeps them from approving or publishing it.
+    pub async fn snippet_cycle_authors(&self, snippet_id: i64, after: i64) -> Result<Vec<UserId>> {
+        with_pool!(self, pool => {
+            let ids: Vec<Option<i64>> = sqlx::query_scalar("SELECT DISTINCT author_id FROM snippet_revisions WHERE snippet_id = $1 AND number > $2")
+                .bind(snippet_id).bind(after).fetch_all(pool).await?;
+            Ok(ids.into_iter().flatten().map(UserId).collect())
+        })
+    }
+
+    /// How many articles use each snippet, by (key, locale): the studio's "used by N".
+    pub async fn snippet_usage(&self) -> Result<BTreeMap<(String, String), i64>> {
+        with_pool!(self, pool => {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT s.snippet_key, a.locale, COUNT(*) FROM article_snippets s JOIN articles a ON a.id = s.article_id GROUP BY s.snippet_key, a.locale")
+                .fetch_all(pool).await?;
+            Ok(rows.into_iter().map(|(k, l, n)| ((k, l), n)).collect())
         })
     }
 }
