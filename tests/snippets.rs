@@ -352,7 +352,7 @@ async fn snippet_review_impact_preview_and_rerender() {
             403
         );
         // Stop the publisher before dropping the schema it holds connections to.
-        drop(background);
+        background.stop();
         db.cleanup().await;
     }
 }
