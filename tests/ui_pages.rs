@@ -382,3 +382,98 @@ async fn expired_articles_are_gone_from_the_portal() {
         "the demo has expired or not yet effective articles"
     );
 }
+
+/// The studio's snippet pages: "used by N", an edit with its impact preview shown before
+/// review, a stale edit refused as a conflict, and field errors next to their field.
+#[tokio::test]
+async fn snippet_pages_show_usage_impact_and_errors() {
+    let app = app().await;
+    let cookie = login(&app, "author").await;
+    let list = get(&app, "/studio/snippets", &cookie).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let row = &list.body[list
+        .body
+        .find("/studio/snippets/zh-CN/hotline")
+        .expect("hotline row")..];
+    let used: i64 = row[row.find("class=\"used-by\">").unwrap() + 16..]
+        .split('<')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(used > 0, "the demo articles use the hotline: {used}");
+
+    let page = get(&app, "/studio/snippets/zh-CN/hotline", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains("id=\"impact\""),
+        "nothing pending: no preview"
+    );
+    let csrf = hidden(&page.body, "_csrf");
+    let base = hidden(&page.body, "base_revision");
+    let edit = |base: String, body: &'static str| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        let app = &app;
+        async move {
+            post_form(
+                app,
+                "/studio/snippets/zh-CN/hotline",
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("base_revision", base.as_str()),
+                    ("title", "客服热线"),
+                    ("say_as", "telephone"),
+                    ("body", body),
+                ],
+            )
+            .await
+        }
+    };
+    let res = edit(base.clone(), "95555").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = get(&app, "/studio/snippets/zh-CN/hotline", &cookie).await;
+    let impact = &page.body[page.body.find("id=\"impact\"").expect("impact preview")..];
+    let changed: i64 = impact[impact.find("id=\"impact-changed\">").unwrap() + 20..]
+        .split('<')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(changed > 0, "{impact}");
+    assert!(
+        impact.contains("+") && impact.contains("95555"),
+        "diff shows the new value"
+    );
+
+    // The same base again: someone (this author) saved in between.
+    let res = edit(base, "12345").await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert!(res.body.contains("id=\"form-banner\""));
+
+    // A new snippet without a title: the error is next to the title field.
+    let res = post_form(
+        &app,
+        "/studio/snippets/new",
+        &cookie,
+        &[
+            ("_csrf", &csrf),
+            ("key", "new-fee"),
+            ("locale", "zh-CN"),
+            ("title", ""),
+            ("body", "20元"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("id=\"err-title\""), "{}", res.body);
+    assert!(
+        app.kb
+            .store
+            .snippet("new-fee", "zh-CN")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing saved"
+    );
+}

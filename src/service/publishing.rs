@@ -106,17 +106,21 @@ impl Kb {
         rev: &Revision,
     ) -> ServiceResult<(Vec<Rendition>, Vec<String>)> {
         let snippets = self.snippet_values(article.locale.as_str()).await?;
-        self.render_revision_with(article, rev, snippets).await
+        let (mut renders, keys) = self
+            .render_revision_with(article, rev, vec![snippets])
+            .await?;
+        Ok((renders.pop().unwrap_or_default(), keys))
     }
 
-    /// Renders a revision with the given snippet values (the impact preview puts a
-    /// candidate snippet revision in place of the published one).
+    /// Renders a revision once per set of snippet values, looking the article up and
+    /// parsing it only once (the impact preview renders with the published snippet and
+    /// with the candidate revision side by side).
     pub async fn render_revision_with(
         &self,
         article: &Article,
         rev: &Revision,
-        snippets: BTreeMap<SnippetKey, SnippetValue>,
-    ) -> ServiceResult<(Vec<Rendition>, Vec<String>)> {
+        snippet_sets: Vec<BTreeMap<SnippetKey, SnippetValue>>,
+    ) -> ServiceResult<(Vec<Vec<Rendition>>, Vec<String>)> {
         let view = self.article_view(article, rev).await?;
         let schemas = self.schemas();
         let schema = schemas
@@ -159,15 +163,19 @@ impl Kb {
         let now = self.now();
         // Rendering is CPU work: keep it off the async runtime.
         let renders = tokio::task::spawn_blocking(move || {
-            let input = RenderInput {
-                article: &view,
-                schema: &schema,
-                doc: &parsed.doc,
-                snippets: &snippets,
-                site: &site,
-                now,
-            };
-            registry.render_all(&input)
+            snippet_sets
+                .iter()
+                .map(|snippets| {
+                    registry.render_all(&RenderInput {
+                        article: &view,
+                        schema: &schema,
+                        doc: &parsed.doc,
+                        snippets,
+                        site: &site,
+                        now,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("render task failed: {e}")))?

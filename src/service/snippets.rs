@@ -521,12 +521,12 @@ impl Kb {
             let Some(prev) = self.store.revision(id, pn).await? else {
                 continue;
             };
-            let (old, _) = self
-                .render_revision_with(&article, &prev, before.clone())
+            let (mut sets, _) = self
+                .render_revision_with(&article, &prev, vec![before.clone(), after.clone()])
                 .await?;
-            let (new, _) = self
-                .render_revision_with(&article, &prev, after.clone())
-                .await?;
+            let (Some(new), Some(old)) = (sets.pop(), sets.pop()) else {
+                continue;
+            };
             let mut renders = Vec::with_capacity(new.len());
             for (o, a) in old.into_iter().zip(new) {
                 let changed = o.body != a.body;

@@ -9,19 +9,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 
-use super::{Ctx, error_message, when};
+use super::studio::{FormData, form_get};
+use super::{Ctx, Viewer, error_message, when};
 use crate::error::AppError;
 use crate::schema::FieldError;
 use crate::service::snippets::{Impact, SnippetInput};
 use crate::state::AppState;
 use crate::store::Snippet;
 use crate::workflow::Action;
-
-type FormData = Vec<(String, String)>;
-
-fn form_get<'a>(form: &'a FormData, key: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
 
 /// Channels that may carry a variant, in the order the form shows them.
 const VARIANT_CHANNELS: [&str; 5] = ["web", "ivr", "agent", "bot", "sms"];
@@ -258,6 +253,24 @@ async fn load(state: &AppState, locale: &str, key: &str) -> Option<Snippet> {
     state.kb.store.snippet(key, locale).await.ok().flatten()
 }
 
+/// The checks every snippet form POST makes first: logged in, CSRF token, snippet exists.
+async fn posted(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &FormData,
+    locale: &str,
+    key: &str,
+) -> Result<(Viewer, Snippet), Response> {
+    let viewer = ctx.require_login()?.clone();
+    if !ctx.csrf_ok(form_get(form, "_csrf")) {
+        return Err(ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed")));
+    }
+    let s = load(state, locale, key)
+        .await
+        .ok_or_else(|| ctx.not_found())?;
+    Ok((viewer, s))
+}
+
 pub async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -282,15 +295,9 @@ pub async fn save(
     Path((locale, key)): Path<(String, String)>,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let (viewer, s) = match posted(&state, &ctx, &form, &locale, &key).await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
-    let Some(s) = load(&state, &locale, &key).await else {
-        return ctx.not_found();
     };
     let Some(base) = form_get(&form, "base_revision").and_then(|b| b.parse::<i64>().ok()) else {
         return ctx.error(StatusCode::BAD_REQUEST, "base_revision missing");
@@ -329,15 +336,9 @@ pub async fn transition(
     Path((locale, key)): Path<(String, String)>,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let (viewer, s) = match posted(&state, &ctx, &form, &locale, &key).await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
-    let Some(s) = load(&state, &locale, &key).await else {
-        return ctx.not_found();
     };
     let Some(action) = form_get(&form, "action").and_then(|a| a.parse::<Action>().ok()) else {
         return ctx.error(StatusCode::BAD_REQUEST, "unknown action");

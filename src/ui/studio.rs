@@ -19,9 +19,9 @@ use crate::state::AppState;
 use crate::store::ArticleFilter;
 use crate::workflow::Action;
 
-type FormData = Vec<(String, String)>;
+pub(super) type FormData = Vec<(String, String)>;
 
-fn form_get<'a>(form: &'a FormData, key: &str) -> Option<&'a str> {
+pub(super) fn form_get<'a>(form: &'a FormData, key: &str) -> Option<&'a str> {
     form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
