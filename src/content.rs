@@ -7,6 +7,7 @@
 pub mod dates;
 pub mod doc;
 pub mod file;
+pub mod lines;
 pub mod markdown;
 
 pub use doc::{Align, Block, CalloutKind, Doc, Inline, List, ListItem, Scope, Table};

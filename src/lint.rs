@@ -24,6 +24,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::content::lines::LineKind;
 use crate::domain::Channel;
 use crate::schema::{ContentSchema, FieldError};
 
@@ -247,48 +248,17 @@ fn collect_strings<'a>(value: &'a Value, path: &str, out: &mut Vec<(String, &'a 
 /// The body lines to lint, with 1-based line numbers; `:::` fence lines and (unless
 /// `include_internal`) the lines of internal / agent-only blocks are left out.
 fn body_lines(body: &str, include_internal: bool) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut code_fence: Option<&str> = None;
-    let mut in_block = false;
-    let mut block_exempt = false;
-    for (i, raw) in body.split('\n').enumerate() {
-        let lineno = i + 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = line.trim_end();
-        let stripped = trimmed.trim_start();
-        let exempt_now = in_block && block_exempt && !include_internal;
-        if let Some(fence) = code_fence {
-            if stripped.starts_with(fence) {
-                code_fence = None;
+    crate::content::lines::body_lines(body, 1)
+        .filter_map(|line| match line.kind {
+            LineKind::Text { block } if include_internal || !block.is_some_and(div_is_exempt) => {
+                let text = line.text.strip_suffix('\n').unwrap_or(line.text);
+                Some((line.number, text.strip_suffix('\r').unwrap_or(text)))
             }
-            if !exempt_now {
-                out.push((lineno, line));
-            }
-            continue;
-        }
-        if stripped.starts_with("```") {
-            code_fence = Some("```");
-        } else if stripped.starts_with("~~~") {
-            code_fence = Some("~~~");
-        } else if let Some(rest) = trimmed.strip_prefix(":::") {
-            let rest = rest.trim_start_matches(':').trim();
-            if rest.is_empty() {
-                in_block = false;
-                block_exempt = false;
-            } else {
-                in_block = true;
-                block_exempt = div_is_exempt(rest);
-            }
-            continue;
-        }
-        if !exempt_now {
-            out.push((lineno, line));
-        }
-    }
-    out
+            _ => None,
+        })
+        .collect()
 }
 
-/// `internal`, or a channel list with no customer channel (`agent`).
 fn div_is_exempt(names: &str) -> bool {
     let names: Vec<&str> = names.split_whitespace().collect();
     if names == ["internal"] {

@@ -135,31 +135,10 @@ pub async fn get_article(
         body: if caller.sees_internal() {
             rev.body.clone()
         } else {
-            strip_internal_blocks(&rev.body)
+            crate::content::lines::strip_internal_blocks(&rev.body)
         },
         updated_at: article.updated_at,
     }))
-}
-
-/// Removes `::: internal` blocks from a Markdown body for public readers.
-fn strip_internal_blocks(body: &str) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut skipping = false;
-    for line in body.split_inclusive('\n') {
-        let t = line.trim_end();
-        if !skipping && t.starts_with(":::") && t.trim_start_matches(':').trim() == "internal" {
-            skipping = true;
-            continue;
-        }
-        if skipping {
-            if t.starts_with(":::") && t.trim_start_matches(':').trim().is_empty() {
-                skipping = false;
-            }
-            continue;
-        }
-        out.push_str(line);
-    }
-    out
 }
 
 /// `GET /api/v1/articles/{ref}/render/{channel}`: the stored render, with ETag.
@@ -236,14 +215,4 @@ pub async fn get_render(
         stored.body,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn strips_internal_blocks() {
-        let body = "a\n\n::: internal\nsecret\n:::\n\nb\n";
-        let out = super::strip_internal_blocks(body);
-        assert!(!out.contains("secret") && out.contains('a') && out.contains('b'));
-    }
 }

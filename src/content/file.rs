@@ -335,6 +335,49 @@ pub struct SnippetFront {
     pub variants: BTreeMap<String, String>,
 }
 
+/// A snippet's parts before validation, from a file's front matter or an API request.
+pub struct SnippetParts<'a> {
+    pub key: &'a str,
+    pub locale: &'a str,
+    pub title: &'a str,
+    pub say_as: Option<SayAs>,
+    /// Channel name and text, as typed.
+    pub variants: Vec<(&'a str, &'a str)>,
+    pub body: &'a str,
+}
+
+/// The part of a snippet a problem is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnippetPart {
+    Key,
+    Locale,
+    Title,
+    /// A channel variant, by the channel name as typed.
+    Variant(String),
+    Body,
+}
+
+impl SnippetPart {
+    /// The front-matter key (and API field) the part is written under.
+    pub fn key(&self) -> &'static str {
+        match self {
+            SnippetPart::Key => "key",
+            SnippetPart::Locale => "locale",
+            SnippetPart::Title => "title",
+            SnippetPart::Variant(_) => "variants",
+            SnippetPart::Body => "body",
+        }
+    }
+}
+
+/// One broken snippet rule, in en and zh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnippetProblem {
+    pub part: SnippetPart,
+    pub message: String,
+    pub message_zh: String,
+}
+
 /// A snippet file: front matter and a one-line body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnippetFile {
@@ -355,49 +398,120 @@ impl SnippetFile {
             let line = e.location().map(|l| l.line() + 1).unwrap_or(1);
             vec![ContentError::at(line, yaml_message(&e))]
         })?;
-        let mut errors = Vec::new();
-        let key = front
+        SnippetFile::from_parts(SnippetParts {
+            key: &front.key,
+            locale: &front.locale,
+            title: &front.title,
+            say_as: front.say_as,
+            variants: front
+                .variants
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            body,
+        })
+        .map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| match p.part {
+                    SnippetPart::Body => ContentError::at(body_line, p.message),
+                    part => ContentError::field(line(part.key()), part.key(), p.message),
+                })
+                .collect()
+        })
+    }
+
+    /// The one set of snippet rules, shared by snippet files (which report lines) and the
+    /// snippet API (which reports JSON paths): every problem at once, in en and zh.
+    pub fn from_parts(parts: SnippetParts<'_>) -> Result<Self, Vec<SnippetProblem>> {
+        let mut problems = Vec::new();
+        let mut problem = |part: SnippetPart, message: String, message_zh: String| {
+            problems.push(SnippetProblem {
+                part,
+                message,
+                message_zh,
+            })
+        };
+        let key = parts
             .key
             .parse::<SnippetKey>()
-            .map_err(|e| errors.push(ContentError::field(line("key"), "key", e.message)))
+            .map_err(|e| {
+                problem(
+                    SnippetPart::Key,
+                    e.message.clone(),
+                    format!("标识无效：{}", e.message),
+                )
+            })
             .ok();
-        let locale = front
+        let locale = parts
             .locale
             .parse::<Locale>()
-            .map_err(|e| errors.push(ContentError::field(line("locale"), "locale", e.message)))
+            .map_err(|e| {
+                problem(
+                    SnippetPart::Locale,
+                    e.message.clone(),
+                    format!("语言无效：{}", e.message),
+                )
+            })
             .ok();
+        let title = parts.title.trim();
+        if title.is_empty() {
+            problem(
+                SnippetPart::Title,
+                "title must not be empty".into(),
+                "标题不能为空".into(),
+            );
+        } else if title.chars().count() > 200 {
+            problem(
+                SnippetPart::Title,
+                "title is longer than 200 characters".into(),
+                "标题不能超过 200 个字符".into(),
+            );
+        }
         let mut variants = BTreeMap::new();
-        for (name, value) in &front.variants {
+        for (name, value) in parts.variants {
+            let part = SnippetPart::Variant(name.to_string());
             match name.parse::<crate::domain::Channel>() {
+                Ok(_) if value.trim().is_empty() => problem(
+                    part,
+                    format!("the {name} variant is empty: remove it or give a value"),
+                    format!("{name} 渠道的替代文本为空：请删除或填写"),
+                ),
+                Ok(_) if value.contains("{{snippet:") => problem(
+                    part,
+                    "snippets cannot reference other snippets".into(),
+                    "片段不能引用其他片段".into(),
+                ),
                 Ok(c) => {
                     variants.insert(c, value.trim().to_string());
                 }
-                Err(e) => errors.push(ContentError::field(line("variants"), "variants", e.message)),
+                Err(e) => problem(part, e.message.clone(), format!("渠道无效：{}", e.message)),
             }
         }
-        let body = body.trim().to_string();
+        let body = parts.body.trim();
         if body.is_empty() {
-            errors.push(ContentError::at(
-                body_line,
-                "snippet body must not be empty",
-            ));
+            problem(
+                SnippetPart::Body,
+                "snippet body must not be empty".into(),
+                "片段内容不能为空".into(),
+            );
+        } else if body.contains("{{snippet:") {
+            problem(
+                SnippetPart::Body,
+                "snippets cannot reference other snippets".into(),
+                "片段不能引用其他片段".into(),
+            );
         }
-        if body.contains("{{snippet:") {
-            errors.push(ContentError::at(
-                body_line,
-                "snippets cannot reference other snippets",
-            ));
-        }
-        match (key, locale, errors.is_empty()) {
-            (Some(key), Some(locale), true) => Ok(SnippetFile {
+        match (key, locale) {
+            (Some(key), Some(locale)) if problems.is_empty() => Ok(SnippetFile {
                 key,
                 locale,
-                title: front.title,
-                say_as: front.say_as,
+                title: title.to_string(),
+                say_as: parts.say_as,
                 variants,
-                body,
+                body: body.to_string(),
             }),
-            _ => Err(errors),
+            _ => Err(problems),
         }
     }
 

@@ -9,6 +9,7 @@ use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, Options, Par
 
 use super::ContentError;
 use super::doc::{Align, Block, CalloutKind, Doc, Inline, List, ListItem, Scope, Table};
+use super::lines::{LineKind, body_lines};
 use crate::domain::{Channel, SnippetKey};
 
 /// The one set of parser options every channel shares.
@@ -111,27 +112,11 @@ fn split_divs(body: &str, first_line: usize, errors: &mut Vec<ContentError>) -> 
         div: None,
     };
     let mut open_line: Option<usize> = None;
-    let mut code_fence: Option<String> = None;
-    for (i, line) in body.split_inclusive('\n').enumerate() {
-        let lineno = first_line + i;
-        let trimmed = line.trim_end();
-        let stripped = trimmed.trim_start();
-        if let Some(fence) = &code_fence {
-            if stripped.starts_with(fence.as_str()) {
-                code_fence = None;
-            }
-            current.text.push_str(line);
-            continue;
-        }
-        if stripped.starts_with("```") || stripped.starts_with("~~~") {
-            code_fence = Some(stripped[..3].to_string());
-            current.text.push_str(line);
-            continue;
-        }
-        if let Some(rest) = trimmed.strip_prefix(":::") {
-            let rest = rest.trim_start_matches(':').trim();
-            if rest.is_empty() {
-                // A closing fence.
+    for line in body_lines(body, first_line) {
+        let lineno = line.number;
+        match line.kind {
+            LineKind::Text { .. } => current.text.push_str(line.text),
+            LineKind::Close { .. } => {
                 if open_line.take().is_none() {
                     errors.push(ContentError::at(
                         lineno,
@@ -147,29 +132,30 @@ fn split_divs(body: &str, first_line: usize, errors: &mut Vec<ContentError>) -> 
                     },
                 );
                 segments.push(done);
-                continue;
             }
-            if let Some(opened) = open_line {
-                errors.push(ContentError::at(
-                    lineno,
-                    format!("blocks do not nest: the block opened on line {opened} is still open"),
-                ));
-                continue;
+            LineKind::Open { names } => {
+                if let Some(opened) = open_line {
+                    errors.push(ContentError::at(
+                        lineno,
+                        format!(
+                            "blocks do not nest: the block opened on line {opened} is still open"
+                        ),
+                    ));
+                    continue;
+                }
+                open_line = Some(lineno);
+                let div = parse_div_names(names, lineno, errors);
+                let done = std::mem::replace(
+                    &mut current,
+                    Segment {
+                        text: String::new(),
+                        first_line: lineno + 1,
+                        div,
+                    },
+                );
+                segments.push(done);
             }
-            open_line = Some(lineno);
-            let div = parse_div_names(rest, lineno, errors);
-            let done = std::mem::replace(
-                &mut current,
-                Segment {
-                    text: String::new(),
-                    first_line: lineno + 1,
-                    div,
-                },
-            );
-            segments.push(done);
-            continue;
         }
-        current.text.push_str(line);
     }
     if let Some(opened) = open_line {
         errors.push(ContentError::at(

@@ -11,8 +11,8 @@ use similar::TextDiff;
 
 use super::authoring::Actor;
 use super::{Kb, ServiceError, ServiceResult};
-use crate::content::file::{SayAs, SnippetFile};
-use crate::domain::{Channel, Locale, RevisionState, Role, SnippetKey};
+use crate::content::file::{SayAs, SnippetFile, SnippetPart, SnippetParts};
+use crate::domain::{RevisionState, Role, SnippetKey};
 use crate::render::SnippetValue;
 use crate::schema::FieldError;
 use crate::store::{AuditEntry, Expect, Snippet, SnippetRevision, SnippetTransition};
@@ -53,130 +53,56 @@ impl SnippetInput {
         }
     }
 
-    /// Checks every field and reports all problems at once, bilingually.
+    /// Checks every field and reports all problems at once, bilingually, with the JSON
+    /// path of each (the rules are [`SnippetFile::from_parts`], shared with snippet files).
     pub fn check(&self) -> Result<SnippetFile, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut err = |field: &str, path: &str, en: String, zh: String| {
-            errors.push(FieldError {
-                path: path.into(),
-                field: field.into(),
-                message: en,
-                message_zh: zh,
-            })
-        };
-        let key = self
-            .key
-            .parse::<SnippetKey>()
-            .map_err(|e| {
-                err(
-                    "key",
-                    "/key",
-                    e.message.clone(),
-                    format!("标识无效：{}", e.message),
-                )
-            })
-            .ok();
-        let locale = self
-            .locale
-            .parse::<Locale>()
-            .map_err(|e| {
-                err(
-                    "locale",
-                    "/locale",
-                    e.message.clone(),
-                    format!("语言无效：{}", e.message),
-                )
-            })
-            .ok();
-        let title = self.title.trim();
-        if title.is_empty() {
-            err(
-                "title",
-                "/title",
-                "title must not be empty".into(),
-                "标题不能为空".into(),
-            );
-        } else if title.chars().count() > 200 {
-            err(
-                "title",
-                "/title",
-                "title is longer than 200 characters".into(),
-                "标题不能超过 200 个字符".into(),
-            );
-        }
         let say_as = match self.say_as.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(v) => match serde_json::from_value::<SayAs>(serde_json::Value::String(v.into())) {
                 Ok(s) => Some(s),
                 Err(_) => {
-                    err(
-                        "say_as",
-                        "/say_as",
-                        format!(
+                    errors.push(FieldError {
+                        path: "/say_as".into(),
+                        field: "say_as".into(),
+                        message: format!(
                             "unknown say_as '{v}': expected telephone, cardinal, currency, date or characters"
                         ),
-                        format!(
+                        message_zh: format!(
                             "未知的朗读方式“{v}”：可选 telephone、cardinal、currency、date、characters"
                         ),
-                    );
+                    });
                     None
                 }
             },
         };
-        let mut variants = BTreeMap::new();
-        for (name, value) in &self.variants {
-            match name.parse::<Channel>() {
-                Ok(c) if !value.trim().is_empty() => {
-                    variants.insert(c, value.trim().to_string());
-                }
-                Ok(_) => err(
-                    "variants",
-                    &format!("/variants/{name}"),
-                    format!("the {name} variant is empty: remove it or give a value"),
-                    format!("{name} 渠道的替代文本为空：请删除或填写"),
-                ),
-                Err(e) => err(
-                    "variants",
-                    &format!("/variants/{name}"),
-                    e.message.clone(),
-                    format!("渠道无效：{}", e.message),
-                ),
-            }
-        }
-        let body = self.body.trim();
-        if body.is_empty() {
-            err(
-                "body",
-                "/body",
-                "snippet body must not be empty".into(),
-                "片段内容不能为空".into(),
-            );
-        }
-        for (path, text) in std::iter::once(("/body".to_string(), body)).chain(
-            variants
+        let checked = SnippetFile::from_parts(SnippetParts {
+            key: &self.key,
+            locale: &self.locale,
+            title: &self.title,
+            say_as,
+            variants: self
+                .variants
                 .iter()
-                .map(|(c, v)| (format!("/variants/{c}"), v.as_str())),
-        ) {
-            if text.contains("{{snippet:") {
-                err(
-                    "body",
-                    &path,
-                    "snippets cannot reference other snippets".into(),
-                    "片段不能引用其他片段".into(),
-                );
-            }
-        }
-        match (key, locale) {
-            (Some(key), Some(locale)) if errors.is_empty() => Ok(SnippetFile {
-                key,
-                locale,
-                title: title.to_string(),
-                say_as,
-                variants,
-                body: body.to_string(),
-            }),
-            _ => Err(errors),
-        }
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            body: &self.body,
+        });
+        let problems = match checked {
+            Ok(file) if errors.is_empty() => return Ok(file),
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
+        };
+        errors.extend(problems.into_iter().map(|p| FieldError {
+            path: match &p.part {
+                SnippetPart::Variant(name) => format!("/variants/{name}"),
+                part => format!("/{}", part.key()),
+            },
+            field: p.part.key().into(),
+            message: p.message,
+            message_zh: p.message_zh,
+        }));
+        Err(errors)
     }
 }
 
@@ -280,15 +206,10 @@ impl Kb {
         locale: Option<&str>,
     ) -> ServiceResult<Vec<SnippetSummary>> {
         let usage = self.store.snippet_usage().await?;
-        let mut out = Vec::new();
-        for s in self.store.list_snippets().await? {
-            if locale.is_some_and(|l| l != s.locale) {
-                continue;
-            }
-            let Some(rev) = self.store.snippet_revision(s.id, s.latest_revision).await? else {
-                continue;
-            };
-            out.push(SnippetSummary {
+        let rows = self.store.latest_snippets(locale).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, rev)| SnippetSummary {
                 used_by: usage
                     .get(&(s.key.clone(), s.locale.clone()))
                     .copied()
@@ -300,9 +221,8 @@ impl Kb {
                 state: rev.state.as_str().into(),
                 published_revision: s.published_revision,
                 updated_at: s.updated_at,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Finds a snippet by key; without a locale the key must exist in exactly one.

@@ -252,6 +252,39 @@ impl Store {
         })
     }
 
+    /// Every snippet (optionally of one locale) with its latest revision, in one query.
+    pub async fn latest_snippets(
+        &self,
+        locale: Option<&str>,
+    ) -> Result<Vec<(Snippet, SnippetRevision)>> {
+        let cols = SNIPPET_COLS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = if locale.is_some() {
+            "WHERE s.locale = $1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {cols}, {REVISION_COLS} FROM snippets s JOIN snippet_revisions r ON r.snippet_id = s.id AND r.number = s.latest_revision \
+             {filter} ORDER BY s.key, s.locale"
+        );
+        with_pool!(self, pool => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            if let Some(l) = locale {
+                query = query.bind(l);
+            }
+            let rows = query.fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push((snippet_from_row!(row), revision_from_row!(row)));
+            }
+            Ok(out)
+        })
+    }
+
     /// The published value of every snippet in a locale, in one query (this runs for
     /// every render and every index update).
     pub async fn published_snippets(

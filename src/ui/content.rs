@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
+use crate::content::lines::{LineKind, body_lines, is_internal};
 use crate::domain::{Channel, SnippetKey};
 use crate::render::SnippetValue;
 
@@ -20,50 +21,28 @@ pub struct ChannelBody {
 /// Keeps the lines of `body` that `channel` may show. `::: internal` blocks go to
 /// `internal` (never into `shown`); callouts stay; channel blocks stay when they name it.
 pub fn body_for(body: &str, channel: Channel) -> ChannelBody {
-    enum Mode {
-        Keep,
-        Skip,
-        Internal,
-    }
-    let mut out = ChannelBody::default();
-    let mut mode = Mode::Keep;
-    let mut current_internal = String::new();
-    for line in body.lines() {
-        let t = line.trim();
-        if let Some(rest) = t.strip_prefix(":::") {
-            let names: Vec<&str> = rest.split_whitespace().collect();
-            if names.is_empty() {
-                if matches!(mode, Mode::Internal) && !current_internal.trim().is_empty() {
-                    out.internal.push(std::mem::take(&mut current_internal));
-                }
-                mode = Mode::Keep;
-                continue;
-            }
-            mode = if names.contains(&"internal") {
-                Mode::Internal
-            } else if names
+    let shows = |names: &str| {
+        let names: Vec<&str> = names.split_whitespace().collect();
+        names
+            .iter()
+            .all(|n| matches!(*n, "note" | "warning" | "tip"))
+            || names
                 .iter()
-                .all(|n| matches!(*n, "note" | "warning" | "tip"))
-                || names
-                    .iter()
-                    .any(|n| *n == channel.as_str() || (*n == "voice" && channel == Channel::Ivr))
-            {
-                Mode::Keep
-            } else {
-                Mode::Skip
-            };
-            continue;
-        }
-        match mode {
-            Mode::Keep => {
-                out.shown.push_str(line);
-                out.shown.push('\n');
+                .any(|n| *n == channel.as_str() || (*n == "voice" && channel == Channel::Ivr))
+    };
+    let mut out = ChannelBody::default();
+    let mut current_internal = String::new();
+    for line in body_lines(body, 1) {
+        match line.kind {
+            LineKind::Text { block: None } => out.shown.push_str(line.text),
+            LineKind::Text { block: Some(b) } if is_internal(b) => {
+                current_internal.push_str(line.text)
             }
-            Mode::Skip => {}
-            Mode::Internal => {
-                current_internal.push_str(line);
-                current_internal.push('\n');
+            LineKind::Text { block: Some(b) } if shows(b) => out.shown.push_str(line.text),
+            LineKind::Close { .. } if !current_internal.trim().is_empty() => {
+                out.internal.push(std::mem::take(&mut current_internal))
             }
+            _ => {}
         }
     }
     if !current_internal.trim().is_empty() {
