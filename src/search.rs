@@ -472,6 +472,28 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Merges every committed segment into one and waits for it (blocking), then reloads the
+    /// reader. After a bulk load (reindex) this leaves one term dictionary and one set of
+    /// posting lists per field, which queries walk once instead of once per segment. A merge
+    /// the background merge policy already runs makes this a no-op; failures are logged only
+    /// (merging changes no search result).
+    pub fn merge_segments(&self) -> Result<(), SearchError> {
+        let ids = self.inner.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            let merge = lock(&self.inner.writer).merge(&ids);
+            if let Err(e) = merge.wait() {
+                tracing::info!(error = %e, "search index: segment merge skipped");
+            }
+            self.inner.reader.reload()?;
+        }
+        Ok(())
+    }
+
+    /// Segments the reader sees (diagnostics, benchmarks).
+    pub fn segment_count(&self) -> usize {
+        self.inner.reader.searcher().segment_readers().len()
+    }
+
     /// The cursor of the last commit (0 for a new or rebuilt index).
     pub fn cursor(&self) -> i64 {
         self.inner.cursor.load(Ordering::SeqCst)
