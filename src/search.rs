@@ -526,10 +526,7 @@ impl SearchIndex {
             doc.add_text(f.tags, t);
         }
         doc.add_text(f.audience, d.audience.as_str());
-        doc.add_u64(
-            f.audience_code,
-            u64::from(d.audience != Audience::Public),
-        );
+        doc.add_u64(f.audience_code, u64::from(d.audience != Audience::Public));
         doc.add_i64(
             f.effective_from,
             d.effective_from.map_or(i64::MIN, |t| t.timestamp_millis()),

@@ -179,12 +179,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ids_are_unique_and_positive() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let store = rt.block_on(Store::open_sqlite_memory()).unwrap();
+    #[tokio::test]
+    async fn ids_are_unique_and_positive() {
+        let store = Store::open_sqlite_memory().await.unwrap();
         let log = SearchLog::new(store);
         let mut ids: Vec<i64> = (0..10_000).map(|_| log.next_id()).collect();
         assert!(ids.iter().all(|&i| i > 0));
