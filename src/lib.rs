@@ -70,9 +70,12 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, build_router(state))
+    let served = axum::serve(listener, build_router(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Searches still queued for analytics are written before the node stops.
+    state.search_log.flush().await;
+    served
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -10,7 +10,6 @@ pub mod analysis;
 pub mod synonyms;
 
 use std::collections::{BTreeMap, HashSet};
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -18,9 +17,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
-    FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+    FuzzyTermQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
@@ -29,7 +29,8 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
+    SegmentReader, Term,
 };
 
 use crate::domain::{ArticleId, Audience, Locale};
@@ -37,11 +38,13 @@ use crate::domain::{ArticleId, Audience, Locale};
 pub use synonyms::Synonyms;
 
 /// Bump when the schema or the analysis changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const WRITER_HEAP: usize = 64_000_000;
 const MAX_QUERY_TOKENS: usize = 32;
 const MAX_LIMIT: usize = 200;
+/// Index terms a misspelt query term may expand to, per field.
+const MAX_FUZZY_TERMS: usize = 64;
 
 const B_TITLE: f32 = 5.0;
 const B_QUESTIONS: f32 = 4.0;
@@ -194,6 +197,8 @@ struct Fields {
     category_path: Field,
     tags: Field,
     audience: Field,
+    /// 0 public, 1 internal: read per candidate by the visibility predicate.
+    audience_code: Field,
     effective_from: Field,
     expires_at: Field,
     updated_at: Field,
@@ -238,6 +243,7 @@ fn build_schema() -> (Schema, Fields) {
         category_path: b.add_text_field("category_path", STRING | FAST),
         tags: b.add_text_field("tags", STRING | STORED | FAST),
         audience: b.add_text_field("audience", STRING | STORED),
+        audience_code: b.add_u64_field("audience_code", FAST),
         effective_from: b.add_i64_field("effective_from", INDEXED | STORED | FAST),
         expires_at: b.add_i64_field("expires_at", INDEXED | STORED | FAST),
         updated_at: b.add_i64_field("updated_at", STORED | FAST),
@@ -466,6 +472,28 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Merges every committed segment into one and waits for it (blocking), then reloads the
+    /// reader. After a bulk load (reindex) this leaves one term dictionary and one set of
+    /// posting lists per field, which queries walk once instead of once per segment. A merge
+    /// the background merge policy already runs makes this a no-op; failures are logged only
+    /// (merging changes no search result).
+    pub fn merge_segments(&self) -> Result<(), SearchError> {
+        let ids = self.inner.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            let merge = lock(&self.inner.writer).merge(&ids);
+            if let Err(e) = merge.wait() {
+                tracing::info!(error = %e, "search index: segment merge skipped");
+            }
+            self.inner.reader.reload()?;
+        }
+        Ok(())
+    }
+
+    /// Segments the reader sees (diagnostics, benchmarks).
+    pub fn segment_count(&self) -> usize {
+        self.inner.reader.searcher().segment_readers().len()
+    }
+
     /// The cursor of the last commit (0 for a new or rebuilt index).
     pub fn cursor(&self) -> i64 {
         self.inner.cursor.load(Ordering::SeqCst)
@@ -498,6 +526,7 @@ impl SearchIndex {
             doc.add_text(f.tags, t);
         }
         doc.add_text(f.audience, d.audience.as_str());
+        doc.add_u64(f.audience_code, u64::from(d.audience != Audience::Public));
         doc.add_i64(
             f.effective_from,
             d.effective_from.map_or(i64::MIN, |t| t.timestamp_millis()),
@@ -581,27 +610,10 @@ impl SearchIndex {
         Box::new(DisjunctionMaxQuery::with_tie_breaker(clauses, TIE_BREAKER))
     }
 
-    /// Non-overlapping tokens (longest at each start), offsets relative to the first.
-    fn chain(toks: &[tantivy::tokenizer::Token]) -> Vec<(usize, String)> {
-        let mut out: Vec<(usize, String)> = Vec::new();
-        let mut sorted: Vec<&tantivy::tokenizer::Token> = toks.iter().collect();
-        sorted.sort_by_key(|t| (t.offset_from, std::cmp::Reverse(t.offset_to)));
-        let mut end = 0;
-        let mut base = None;
-        for t in sorted {
-            if t.offset_from < end {
-                continue;
-            }
-            end = t.offset_to;
-            let b = *base.get_or_insert(t.position);
-            out.push((t.position - b, t.text.clone()));
-        }
-        out
-    }
-
     /// The scoring part of a search, or `None` when the text has no searchable token.
     fn text_query(
         &self,
+        searcher: &Searcher,
         q: &str,
         locale: Option<&Locale>,
         synonyms: &Synonyms,
@@ -631,12 +643,34 @@ impl SearchIndex {
             let n = t.text.chars().count();
             if n >= 5 && t.text.chars().all(|c| c.is_ascii_alphabetic()) {
                 let dist = if n >= 9 { 2 } else { 1 };
-                for (field, b) in self.text_fields() {
-                    let fq = FuzzyTermQuery::new(Term::from_field_text(field, &t.text), dist, true);
-                    alts.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(fq), b * B_FUZZY)),
-                    ));
+                // One automaton per query term, run over each field's term dictionary: only
+                // terms that exist become clauses. Scored like a fuzzy query: a constant
+                // b * B_FUZZY per field where any of them occurs.
+                let fq = FuzzyTermQuery::new(Term::from_field_text(f.body, &t.text), dist, true);
+                if let Ok(dfa) = fq.automaton() {
+                    for (field, b) in self.text_fields() {
+                        let terms = existing_terms(searcher, field, &dfa);
+                        if terms.is_empty() {
+                            continue;
+                        }
+                        let any: Vec<(Occur, Box<dyn Query>)> = terms
+                            .iter()
+                            .map(|term| {
+                                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                                    Term::from_field_text(field, term),
+                                    IndexRecordOption::Basic,
+                                ));
+                                (Occur::Should, q)
+                            })
+                            .collect();
+                        alts.push((
+                            Occur::Should,
+                            Box::new(ConstScoreQuery::new(
+                                Box::new(BooleanQuery::new(any)),
+                                b * B_FUZZY,
+                            )),
+                        ));
+                    }
                 }
             }
             clauses.push((Occur::Should, Box::new(BooleanQuery::new(alts))));
@@ -645,10 +679,10 @@ impl SearchIndex {
         let norm_q = analysis::normalize_str(q);
         for set in synonyms.matching(&norm_q, locale) {
             let mut alts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for term in set {
-                let seq = Self::chain(&self.analyze(analysis::OMNI, term));
+            // Each term was analysed once, when the set was loaded.
+            for seq in set.chains() {
                 if !seq.is_empty() {
-                    alts.push((Occur::Should, self.seq_query(&seq, B_SYNONYM)));
+                    alts.push((Occur::Should, self.seq_query(seq, B_SYNONYM)));
                 }
             }
             if !alts.is_empty() {
@@ -656,7 +690,7 @@ impl SearchIndex {
             }
         }
         // The whole query as a phrase in title / questions ranks above scattered terms.
-        let seq = Self::chain(&toks);
+        let seq = analysis::chain(&toks);
         if seq.len() >= 2 {
             for (field, b) in [(f.title, B_TITLE), (f.questions, B_QUESTIONS)] {
                 let pq = PhraseQuery::new_with_offset(
@@ -728,16 +762,7 @@ impl SearchIndex {
             out.push(term(f.tags, t));
         }
         if scope == AudienceScope::Public {
-            let now = now.timestamp_millis();
-            out.push(term(f.audience, Audience::Public.as_str()));
-            out.push(Box::new(RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Included(Term::from_field_i64(f.effective_from, now)),
-            )));
-            out.push(Box::new(RangeQuery::new(
-                Bound::Excluded(Term::from_field_i64(f.expires_at, now)),
-                Bound::Unbounded,
-            )));
+            out.push(visible_to_public(now.timestamp_millis()));
         }
         out
     }
@@ -773,7 +798,7 @@ impl SearchIndex {
         let text = if q.is_empty() {
             None
         } else {
-            match self.text_query(q, req.locale.as_ref(), synonyms) {
+            match self.text_query(&searcher, q, req.locale.as_ref(), synonyms) {
                 Some(t) => Some(t),
                 None => {
                     return Ok(SearchResponse {
@@ -962,6 +987,47 @@ impl SearchIndex {
     }
 }
 
+/// Terms of `field` (in any segment) the automaton accepts, at most [`MAX_FUZZY_TERMS`].
+fn existing_terms(
+    searcher: &Searcher,
+    field: Field,
+    dfa: &tantivy::query::DfaWrapper,
+) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for seg in searcher.segment_readers() {
+        let Ok(inv) = seg.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inv.terms().search(dfa).into_stream() else {
+            continue;
+        };
+        while stream.advance() {
+            if out.len() >= MAX_FUZZY_TERMS {
+                return out;
+            }
+            if let Ok(s) = std::str::from_utf8(stream.key()) {
+                out.insert(s.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Public, already effective and not yet expired: checked per candidate document from fast
+/// fields (the text query leads; this never walks the whole segment).
+fn visible_to_public(now_ms: i64) -> Box<dyn Query> {
+    let predicate = FunctionPredicate::from(move |seg: &SegmentReader| {
+        let ff = seg.fast_fields();
+        let audience = ff.u64("audience_code")?.first_or_default_col(1);
+        let from = ff.i64("effective_from")?.first_or_default_col(i64::MIN);
+        let until = ff.i64("expires_at")?.first_or_default_col(i64::MAX);
+        Ok(move |doc: DocId| {
+            audience.get_val(doc) == 0 && from.get_val(doc) <= now_ms && until.get_val(doc) > now_ms
+        })
+    });
+    Box::new(DocPredicateQuery::from(predicate))
+}
+
 fn same_schema(a: &Schema, b: &Schema) -> bool {
     serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
 }
@@ -1052,9 +1118,41 @@ struct FacetCollector {
     fields: [&'static str; 4],
 }
 
+/// Matching documents are buffered and each facet column is read for a whole block at once
+/// (batched row-id translation and value decoding instead of one dynamic call per value).
+const FACET_BLOCK: usize = 1024;
+
 struct FacetSegment {
     columns: Vec<Option<tantivy::columnar::StrColumn>>,
     counts: Vec<Vec<u64>>,
+    docs: Vec<DocId>,
+    doc_scratch: Vec<DocId>,
+    rows: Vec<u32>,
+    ords: Vec<u64>,
+}
+
+impl FacetSegment {
+    fn flush(&mut self) {
+        if self.docs.is_empty() {
+            return;
+        }
+        for (col, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
+            let Some(col) = col else { continue };
+            let ords = col.ords();
+            self.doc_scratch.clear();
+            self.rows.clear();
+            ords.row_ids_for_docs(&self.docs, &mut self.doc_scratch, &mut self.rows);
+            self.ords.clear();
+            self.ords.resize(self.rows.len(), 0);
+            ords.values.get_vals(&self.rows, &mut self.ords);
+            for &ord in &self.ords {
+                if let Some(c) = counts.get_mut(ord as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        self.docs.clear();
+    }
 }
 
 type FacetFruit = Vec<BTreeMap<String, u64>>;
@@ -1075,7 +1173,14 @@ impl Collector for FacetCollector {
             counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
             columns.push(col);
         }
-        Ok(FacetSegment { columns, counts })
+        Ok(FacetSegment {
+            columns,
+            counts,
+            docs: Vec::with_capacity(FACET_BLOCK),
+            doc_scratch: Vec::with_capacity(FACET_BLOCK * 2),
+            rows: Vec::with_capacity(FACET_BLOCK * 2),
+            ords: Vec::with_capacity(FACET_BLOCK * 2),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -1102,18 +1207,14 @@ impl SegmentCollector for FacetSegment {
     type Fruit = FacetsFruit;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        for (col, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
-            if let Some(col) = col {
-                for ord in col.term_ords(doc) {
-                    if let Some(c) = counts.get_mut(ord as usize) {
-                        *c += 1;
-                    }
-                }
-            }
+        self.docs.push(doc);
+        if self.docs.len() >= FACET_BLOCK {
+            self.flush();
         }
     }
 
-    fn harvest(self) -> FacetsFruit {
+    fn harvest(mut self) -> FacetsFruit {
+        self.flush();
         let mut out = Vec::new();
         for (col, counts) in self.columns.iter().zip(self.counts) {
             let mut m = BTreeMap::new();

@@ -6,6 +6,7 @@ pub mod authoring;
 pub mod import_export;
 pub mod indexing;
 pub mod publishing;
+pub mod search_log;
 pub mod snippets;
 pub mod validate;
 

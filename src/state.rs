@@ -64,6 +64,8 @@ pub struct AppInner {
     /// Live events of this node's publisher (SSE).
     pub hub: crate::publish::Hub,
     pub verified_keys: VerifiedKeys,
+    /// Search analytics, written in batches off the request path.
+    pub search_log: crate::service::search_log::SearchLog,
 }
 
 #[derive(Clone)]
@@ -83,6 +85,7 @@ impl AppState {
 
     pub fn with_hub(kb: Kb, config: Config, hub: crate::publish::Hub) -> Self {
         AppState(Arc::new(AppInner {
+            search_log: crate::service::search_log::SearchLog::new(kb.store.clone()),
             kb,
             config,
             metrics: Metrics::default(),

@@ -605,7 +605,10 @@ fn cursor_round_trips_through_reopen() {
     let text = std::fs::read_to_string(&meta).unwrap();
     std::fs::write(
         &meta,
-        text.replace("schema_version\\\":1", "schema_version\\\":0"),
+        text.replace(
+            &format!("schema_version\\\":{}", omnikb::search::SCHEMA_VERSION),
+            "schema_version\\\":0",
+        ),
     )
     .unwrap();
     let ix = SearchIndex::open(dir.path()).unwrap();

@@ -59,6 +59,27 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     out.push_str(&format!("omnikb_articles {articles}\n"));
     out.push_str("# HELP omnikb_event_log_seq Sequence number of the newest event.\n# TYPE omnikb_event_log_seq gauge\n");
     out.push_str(&format!("omnikb_event_log_seq {events}\n"));
+    let log = &state.search_log;
+    let s = log.stats();
+    out.push_str("# HELP omnikb_search_log_rows_total Search analytics rows by outcome (enqueued, written, dropped: queue full, failed: insert error).\n# TYPE omnikb_search_log_rows_total counter\n");
+    for (outcome, v) in [
+        ("enqueued", &s.enqueued),
+        ("written", &s.written),
+        ("dropped", &s.dropped),
+        ("failed", &s.failed),
+    ] {
+        out.push_str(&format!(
+            "omnikb_search_log_rows_total{{outcome=\"{outcome}\"}} {}\n",
+            v.load(Ordering::Relaxed)
+        ));
+    }
+    out.push_str("# HELP omnikb_search_log_batches_total Batch inserts of search analytics rows.\n# TYPE omnikb_search_log_batches_total counter\n");
+    out.push_str(&format!(
+        "omnikb_search_log_batches_total {}\n",
+        s.batches.load(Ordering::Relaxed)
+    ));
+    out.push_str("# HELP omnikb_search_log_queued Search analytics rows waiting to be written.\n# TYPE omnikb_search_log_queued gauge\n");
+    out.push_str(&format!("omnikb_search_log_queued {}\n", log.queued()));
     (
         [(
             header::CONTENT_TYPE,

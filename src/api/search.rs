@@ -128,21 +128,24 @@ pub async fn search(
         .search(&req, &synonyms)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let latency = started.elapsed();
-    let record = crate::store::SearchRecord {
+    // Recorded off the request path: the row is queued and written in a batch later.
+    let search_id = state.search_log.next_id();
+    state.search_log.record(crate::store::SearchRecord {
+        id: search_id,
         at: state.kb.now(),
-        q: q.q.trim(),
-        locale: q.locale.as_deref(),
-        channel: q.channel.as_deref(),
+        q: q.q.trim().to_string(),
+        locale: q.locale,
+        channel: q.channel,
         scope: if req.scope == AudienceScope::Public {
             "public"
         } else {
             "internal"
         },
-        filters: serde_json::json!({"type": q.article_type, "category": q.category, "tags": q.tag}),
+        filters: serde_json::json!({"type": q.article_type, "category": q.category, "tags": q.tag})
+            .to_string(),
         hits: i64::try_from(response.total).unwrap_or(i64::MAX),
         latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
-    };
-    let search_id = state.kb.store.record_search(&record).await?;
+    });
     Ok(axum::Json(SearchResult {
         search_id,
         response,
@@ -165,6 +168,8 @@ pub async fn click(
 ) -> AppResult<StatusCode> {
     let id = crate::domain::ArticleId::parse(&req.article_id)
         .ok_or_else(|| AppError::BadRequest("article_id must look like KB-12".into()))?;
+    // The search row may still be queued: write the queue first.
+    state.search_log.flush().await;
     state
         .kb
         .store
@@ -383,20 +388,17 @@ pub async fn answer(
         })
         .collect();
     let conf = scored.first().map(|b| b.confidence).unwrap_or(0.0);
-    let _ = state
-        .kb
-        .store
-        .record_search(&crate::store::SearchRecord {
-            at: state.kb.now(),
-            q: question,
-            locale: req.locale.as_deref(),
-            channel: Some(channel.as_str()),
-            scope: "public",
-            filters: serde_json::json!({"endpoint": "answer"}),
-            hits: i64::from(conf >= ANSWER_THRESHOLD),
-            latency_us: 0,
-        })
-        .await;
+    state.search_log.record(crate::store::SearchRecord {
+        id: state.search_log.next_id(),
+        at: state.kb.now(),
+        q: question.to_string(),
+        locale: req.locale.clone(),
+        channel: Some(channel.as_str().to_string()),
+        scope: "public",
+        filters: serde_json::json!({"endpoint": "answer"}).to_string(),
+        hits: i64::from(conf >= ANSWER_THRESHOLD),
+        latency_us: 0,
+    });
     if conf < ANSWER_THRESHOLD {
         let zh = sreq.locale.as_ref().is_some_and(|l| l.is_chinese())
             || question.chars().any(crate::search::analysis::is_cjk);

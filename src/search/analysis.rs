@@ -327,6 +327,25 @@ pub fn run(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
     out
 }
 
+/// Non-overlapping tokens (longest at each start) as (position relative to the first, text):
+/// the term sequence of a phrase query.
+pub fn chain(toks: &[Token]) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut sorted: Vec<&Token> = toks.iter().collect();
+    sorted.sort_by_key(|t| (t.offset_from, std::cmp::Reverse(t.offset_to)));
+    let mut end = 0;
+    let mut base = None;
+    for t in sorted {
+        if t.offset_from < end {
+            continue;
+        }
+        end = t.offset_to;
+        let b = *base.get_or_insert(t.position);
+        out.push((t.position - b, t.text.clone()));
+    }
+    out
+}
+
 /// Pinyin keys of a text for autocomplete: (full pinyin, initials). Non-Chinese characters are
 /// kept as they are (normalised, without whitespace or punctuation).
 pub fn pinyin_keys(text: &str) -> (String, String) {

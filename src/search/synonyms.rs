@@ -4,12 +4,31 @@ use std::collections::HashMap;
 
 use crate::domain::Locale;
 
-use super::analysis::normalize_str;
+use super::analysis::{self, normalize_str};
 
 #[derive(Debug, Clone, Default)]
 pub struct Synonyms {
     /// Locale (as written, e.g. `zh-CN`) -> sets of normalised terms.
-    sets: HashMap<String, Vec<Vec<String>>>,
+    sets: HashMap<String, Vec<SynonymSet>>,
+}
+
+/// One set of equivalent terms, each already analysed (as the index analyses text) into the
+/// term sequence a query uses, so queries do not re-run the analyzer on every set.
+#[derive(Debug, Clone)]
+pub struct SynonymSet {
+    terms: Vec<String>,
+    chains: Vec<Vec<(usize, String)>>,
+}
+
+impl SynonymSet {
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    /// Per term: (position, token) sequence, empty when the term has no searchable token.
+    pub fn chains(&self) -> &[Vec<(usize, String)>] {
+        &self.chains
+    }
 }
 
 impl Synonyms {
@@ -27,10 +46,15 @@ impl Synonyms {
         set.sort();
         set.dedup();
         if set.len() > 1 {
+            let mut analyzer = analysis::omni_analyzer();
+            let chains = set
+                .iter()
+                .map(|t| analysis::chain(&analysis::run(&mut analyzer, t)))
+                .collect();
             self.sets
                 .entry(locale.as_str().to_string())
                 .or_default()
-                .push(set);
+                .push(SynonymSet { terms: set, chains });
         }
     }
 
@@ -39,14 +63,14 @@ impl Synonyms {
     }
 
     /// The sets with a term occurring in the (normalised) query, for one locale or all.
-    pub(crate) fn matching(&self, norm_query: &str, locale: Option<&Locale>) -> Vec<&[String]> {
-        let mut out: Vec<&[String]> = Vec::new();
+    pub(crate) fn matching(&self, norm_query: &str, locale: Option<&Locale>) -> Vec<&SynonymSet> {
+        let mut out: Vec<&SynonymSet> = Vec::new();
         for (loc, sets) in &self.sets {
             if locale.is_some_and(|l| l.as_str() != loc) {
                 continue;
             }
             for set in sets {
-                if set.iter().any(|t| contains_term(norm_query, t)) {
+                if set.terms.iter().any(|t| contains_term(norm_query, t)) {
                     out.push(set);
                 }
             }

@@ -218,7 +218,8 @@ impl Kb {
         let idx = index.clone();
         tokio::task::spawn_blocking(move || {
             idx.upsert(&batch)?;
-            idx.commit(cursor)
+            idx.commit(cursor)?;
+            idx.merge_segments()
         })
         .await??;
         Ok(list.len())

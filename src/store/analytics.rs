@@ -7,15 +7,18 @@ use super::rows::get;
 use super::{Result, Store, StoreError, with_pool};
 use sqlx::Row;
 
-/// One recorded search.
+/// One recorded search. The id is chosen by the caller (the search analytics queue makes
+/// it in-process, so a search response can carry it before the row is written).
 #[derive(Debug, Clone)]
-pub struct SearchRecord<'a> {
+pub struct SearchRecord {
+    pub id: i64,
     pub at: DateTime<Utc>,
-    pub q: &'a str,
-    pub locale: Option<&'a str>,
-    pub channel: Option<&'a str>,
-    pub scope: &'a str,
-    pub filters: serde_json::Value,
+    pub q: String,
+    pub locale: Option<String>,
+    pub channel: Option<String>,
+    pub scope: &'static str,
+    /// JSON text.
+    pub filters: String,
     pub hits: i64,
     pub latency_us: i64,
 }
@@ -46,12 +49,22 @@ pub struct SynonymSet {
 }
 
 impl Store {
-    pub async fn record_search(&self, r: &SearchRecord<'_>) -> Result<i64> {
+    /// Inserts a batch of searches in one transaction. A row whose id already exists is
+    /// skipped; returns the number of rows written.
+    pub async fn record_searches(&self, rows: &[SearchRecord]) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
         with_pool!(self, pool => {
-            let row = sqlx::query("INSERT INTO search_log (at, q, locale, channel, scope, filters, hits, latency_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-                .bind(r.at).bind(r.q).bind(r.locale).bind(r.channel).bind(r.scope).bind(r.filters.to_string()).bind(r.hits).bind(r.latency_us)
-                .fetch_one(pool).await?;
-            Ok(row.try_get::<i64, _>("id")?)
+            let mut tx = pool.begin().await?;
+            let mut written = 0;
+            for r in rows {
+                written += sqlx::query("INSERT INTO search_log (id, at, q, locale, channel, scope, filters, hits, latency_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING")
+                    .bind(r.id).bind(r.at).bind(&r.q).bind(&r.locale).bind(&r.channel).bind(r.scope).bind(&r.filters).bind(r.hits).bind(r.latency_us)
+                    .execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(written)
         })
     }
 
