@@ -7,6 +7,7 @@ pub mod import_export;
 pub mod indexing;
 pub mod publishing;
 pub mod snippets;
+pub mod admin;
 pub mod validate;
 
 use std::sync::Arc;
