@@ -185,6 +185,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("warnings", "渲染警告", "Renderer warnings"),
     ("listen", "试听", "Listen"),
+    (
+        "spoken_script",
+        "以下为来电者听到的语音脚本",
+        "What the caller hears",
+    ),
     ("ch_web", "网页", "Web"),
     ("ch_ivr", "语音 IVR", "IVR"),
     ("ch_agent", "坐席", "Agent"),
@@ -257,6 +262,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "Search knowledge (/ to focus, ↑↓ to move, Enter to open, Esc to clear)",
     ),
     ("no_results", "没有找到相关内容", "No results"),
+    ("clear_filters", "清除筛选", "Clear filters"),
     ("copy_script", "复制客户话术", "Copy customer script"),
     ("copied", "已复制", "Copied"),
     (

@@ -870,10 +870,41 @@ pub async fn previews(
             }
             p.items.push(item);
         }
+        if channel == Channel::Ivr {
+            spoken_first(&mut p);
+        }
         out.push(p);
     }
     p_dedup_warnings(&mut out);
     out
+}
+
+/// The IVR preview starts with the spoken script (what the caller hears), plain text
+/// whatever formats the renderer produced (SSML, VXML); the "listen" button speaks it.
+fn spoken_first(p: &mut Preview) {
+    let Some(speak) = p.speak.as_mut() else {
+        return;
+    };
+    let tidy: Vec<String> = speak
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    *speak = tidy.join("\n");
+    if let Some(i) = p.items.iter().position(|it| it.kind == "text" && it.format == "text") {
+        let item = p.items.remove(i);
+        p.items.insert(0, item);
+    } else {
+        p.items.insert(
+            0,
+            PreviewItem {
+                format: "text".into(),
+                kind: "text",
+                content: speak.clone(),
+                bubbles: vec![],
+            },
+        );
+    }
 }
 
 fn p_dedup_warnings(list: &mut [Preview]) {
