@@ -2,12 +2,12 @@
 //! do. Handlers stay thin and call one method here; this layer combines the pure parts
 //! (validation, workflow policy, renderers) with the store.
 
+pub mod admin;
 pub mod authoring;
 pub mod import_export;
 pub mod indexing;
 pub mod publishing;
 pub mod snippets;
-pub mod admin;
 pub mod validate;
 
 use std::sync::Arc;

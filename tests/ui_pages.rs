@@ -534,21 +534,40 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
         &app,
         "/studio/admin/keys",
         &admin,
-        &[("_csrf", &csrf), ("name", "ci"), ("scope", "editor"), ("user", "")],
+        &[
+            ("_csrf", &csrf),
+            ("name", "ci"),
+            ("scope", "editor"),
+            ("user", ""),
+        ],
     )
     .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let err_at = res.body.find("id=\"err-user\"").expect("error next to user");
+    let err_at = res
+        .body
+        .find("id=\"err-user\"")
+        .expect("error next to user");
     let field_at = res.body.find("id=\"nk-user\"").unwrap();
-    assert!(err_at > field_at && err_at - field_at < 600, "the error follows its field");
-    assert!(res.body.contains("密钥以某个用户的身份操作"), "zh-CN message");
+    assert!(
+        err_at > field_at && err_at - field_at < 600,
+        "the error follows its field"
+    );
+    assert!(
+        res.body.contains("密钥以某个用户的身份操作"),
+        "zh-CN message"
+    );
 
     // A bot key: the secret is on the answer to the POST, and only there.
     let res = post_form(
         &app,
         "/studio/admin/keys",
         &admin,
-        &[("_csrf", &csrf), ("name", "chatbot"), ("scope", "bot"), ("user", "")],
+        &[
+            ("_csrf", &csrf),
+            ("name", "chatbot"),
+            ("scope", "bot"),
+            ("user", ""),
+        ],
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -557,7 +576,10 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
     assert!(secret.starts_with("okb_"), "{secret}");
     assert_eq!(res.headers[header::CACHE_CONTROL], "no-store");
     let again = get(&app, "/studio/admin/keys", &admin).await;
-    assert!(!again.body.contains(secret), "the secret is not shown again");
+    assert!(
+        !again.body.contains(secret),
+        "the secret is not shown again"
+    );
     assert!(again.body.contains("chatbot"));
     // The key works against the API.
     let api = send(
@@ -605,7 +627,10 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
     .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("id=\"err-password\""));
-    assert!(res.body.contains("value=\"new.editor\""), "the form keeps what was typed");
+    assert!(
+        res.body.contains("value=\"new.editor\""),
+        "the form keeps what was typed"
+    );
     let res = post_form(
         &app,
         "/studio/admin/users",
@@ -665,7 +690,15 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
     .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("不能停用自己的账号"));
-    assert!(!app.kb.store.user_by_id(me.id).await.unwrap().unwrap().disabled);
+    assert!(
+        !app.kb
+            .store
+            .user_by_id(me.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
 
     // Webhooks: a bad URL next to its field; a good one shows its secret once and has a page.
     let res = post_form(
@@ -701,7 +734,11 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
         &app,
         &format!("/studio/admin/webhooks/{}", hook.id),
         &admin,
-        &[("_csrf", &csrf), ("url", "https://example.com/h"), ("secret", "short")],
+        &[
+            ("_csrf", &csrf),
+            ("url", "https://example.com/h"),
+            ("secret", "short"),
+        ],
     )
     .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -710,13 +747,20 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
         &app,
         &format!("/studio/admin/webhooks/{}", hook.id),
         &admin,
-        &[("_csrf", &csrf), ("url", "https://example.com/h"), ("secret", "")],
+        &[
+            ("_csrf", &csrf),
+            ("url", "https://example.com/h"),
+            ("secret", ""),
+        ],
     )
     .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let edited = app.kb.store.webhook(hook.id).await.unwrap().unwrap();
     assert_eq!(edited.url, "https://example.com/h");
-    assert_eq!(edited.secret, hook.secret, "an empty secret keeps the old one");
+    assert_eq!(
+        edited.secret, hook.secret,
+        "an empty secret keeps the old one"
+    );
     assert!(edited.events.is_empty());
 
     // Synonyms: a one-term line is reported with its line number, under its locale.
@@ -734,7 +778,11 @@ async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once(
         &app,
         "/studio/admin/synonyms",
         &admin,
-        &[("_csrf", &csrf), ("zh-CN", "宽带，网络，网"), ("en", "wifi, wlan")],
+        &[
+            ("_csrf", &csrf),
+            ("zh-CN", "宽带，网络，网"),
+            ("en", "wifi, wlan"),
+        ],
     )
     .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);

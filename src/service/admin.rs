@@ -190,7 +190,11 @@ impl WebhookInput {
 }
 
 impl Kb {
-    pub async fn admin_create_user(&self, actor: &Actor, req: &NewUserInput) -> ServiceResult<User> {
+    pub async fn admin_create_user(
+        &self,
+        actor: &Actor,
+        req: &NewUserInput,
+    ) -> ServiceResult<User> {
         actor.require(Role::Admin, "managing users")?;
         let mut errors = Vec::new();
         let name = req.name.trim();
@@ -345,7 +349,10 @@ impl Kb {
         {
             errors.push(field_error(
                 "user",
-                format!("an admin key must belong to an admin; '{}' is not one", u.name),
+                format!(
+                    "an admin key must belong to an admin; '{}' is not one",
+                    u.name
+                ),
                 format!("admin 密钥必须属于管理员；“{}”不是管理员", u.name),
             ));
         }

@@ -171,10 +171,12 @@ impl Outcome {
         c.insert("values", &values);
         c.insert("row", &self.row);
         // Only known outcomes are shown: the query string is the user's.
-        let done = ctx.query("done").map(|d| match ctx.t(&format!("done_{d}")) {
-            "?" => ctx.t("done"),
-            known => known,
-        });
+        let done = ctx
+            .query("done")
+            .map(|d| match ctx.t(&format!("done_{d}")) {
+                "?" => ctx.t("done"),
+                known => known,
+            });
         c.insert("done", &done);
         c.insert(
             "secret",
@@ -225,11 +227,7 @@ async fn users_page(state: &AppState, ctx: &Ctx, viewer: &Viewer, o: Outcome) ->
     let mut c = o.context(ctx, "users");
     c.insert("users", &rows);
     c.insert("all_roles", &ROLES);
-    ctx.render(
-        o.status.unwrap_or(StatusCode::OK),
-        "ui/admin_users.html",
-        c,
-    )
+    ctx.render(o.status.unwrap_or(StatusCode::OK), "ui/admin_users.html", c)
 }
 
 pub async fn users(State(state): State<AppState>, ctx: Ctx) -> Response {
@@ -385,7 +383,14 @@ pub async fn create_key(
             };
             keys_page(&state, &ctx, o).await
         }
-        Err(e) => keys_page(&state, &ctx, Outcome::failed(&ctx, e).with_values(&form, &[])).await,
+        Err(e) => {
+            keys_page(
+                &state,
+                &ctx,
+                Outcome::failed(&ctx, e).with_values(&form, &[]),
+            )
+            .await
+        }
     }
 }
 
@@ -495,7 +500,13 @@ struct DeliveryRow {
     delivered: Option<String>,
 }
 
-async fn webhook_page(state: &AppState, ctx: &Ctx, viewer: &Viewer, id: i64, o: Outcome) -> Response {
+async fn webhook_page(
+    state: &AppState,
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+    o: Outcome,
+) -> Response {
     let (hook, log) = match state.kb.admin_deliveries(&viewer.actor(), id).await {
         Ok(v) => v,
         Err(ServiceError::NotFound(_)) => return ctx.not_found(),
@@ -590,9 +601,14 @@ pub async fn redeliver(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match state.kb.admin_redeliver(&viewer.actor(), id, delivery).await {
-        Ok(()) => Redirect::to(&format!("/studio/admin/webhooks/{id}?done=redelivered"))
-            .into_response(),
+    match state
+        .kb
+        .admin_redeliver(&viewer.actor(), id, delivery)
+        .await
+    {
+        Ok(()) => {
+            Redirect::to(&format!("/studio/admin/webhooks/{id}?done=redelivered")).into_response()
+        }
         Err(e) => server_error(&ctx, e),
     }
 }
@@ -741,10 +757,7 @@ pub async fn analytics(State(state): State<AppState>, ctx: Ctx) -> Response {
     let mut c = Outcome::default().context(&ctx, "analytics");
     c.insert("days", &a.days);
     c.insert("s", &a.searches);
-    c.insert(
-        "ctr",
-        &format!("{:.1}", a.searches.click_through * 100.0),
-    );
+    c.insert("ctr", &format!("{:.1}", a.searches.click_through * 100.0));
     c.insert("feedback", &feedback);
     c.insert(
         "fb",

@@ -891,7 +891,11 @@ fn spoken_first(p: &mut Preview) {
         .filter(|l| !l.is_empty())
         .collect();
     *speak = tidy.join("\n");
-    if let Some(i) = p.items.iter().position(|it| it.kind == "text" && it.format == "text") {
+    if let Some(i) = p
+        .items
+        .iter()
+        .position(|it| it.kind == "text" && it.format == "text")
+    {
         let item = p.items.remove(i);
         p.items.insert(0, item);
     } else {
