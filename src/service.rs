@@ -2,6 +2,7 @@
 //! do. Handlers stay thin and call one method here; this layer combines the pure parts
 //! (validation, workflow policy, renderers) with the store.
 
+pub mod admin;
 pub mod authoring;
 pub mod import_export;
 pub mod indexing;

@@ -27,7 +27,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use analytics::{QueryCount, SearchAnalytics, SearchRecord, SynonymSet};
+pub use analytics::{FeedbackEntry, QueryCount, SearchAnalytics, SearchRecord, SynonymSet};
 pub use articles::{
     ArticleFilter, ArticleSummary, NewFeedback, NewRevision, TransitionRecord, TransitionRow,
 };

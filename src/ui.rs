@@ -6,6 +6,7 @@
 //! autoescapes every `.html` template, every page carries a strict CSP, and every UI form
 //! POST checks a CSRF token (the session's, or a per-browser cookie before login).
 
+mod admin;
 mod agent;
 pub mod content;
 pub mod i18n;
@@ -59,7 +60,14 @@ static TERA: Lazy<tera::Tera> = Lazy::new(|| {
         "ui/diff_part.html",
         "ui/studio_diff.html",
         "ui/studio_review.html",
-        "ui/studio_admin.html",
+        "ui/admin_nav.html",
+        "ui/admin_webhook_fields.html",
+        "ui/admin_users.html",
+        "ui/admin_keys.html",
+        "ui/admin_webhooks.html",
+        "ui/admin_webhook.html",
+        "ui/admin_synonyms.html",
+        "ui/admin_analytics.html",
         "ui/studio_snippets.html",
         "ui/studio_snippet.html",
         "ui/agent.html",
@@ -127,7 +135,35 @@ pub fn router() -> Router<AppState> {
         .route("/studio", get(studio::list))
         .route("/studio/new", get(studio::new_form).post(studio::create))
         .route("/studio/review", get(studio::review_queue))
-        .route("/studio/admin", get(studio::admin))
+        .route("/studio/admin", get(admin::users))
+        .route("/studio/admin/users", post(admin::create_user))
+        .route("/studio/admin/users/{id}", post(admin::update_user))
+        .route(
+            "/studio/admin/keys",
+            get(admin::keys).post(admin::create_key),
+        )
+        .route("/studio/admin/keys/{id}/revoke", post(admin::revoke_key))
+        .route(
+            "/studio/admin/webhooks",
+            get(admin::webhooks).post(admin::create_webhook),
+        )
+        .route(
+            "/studio/admin/webhooks/{id}",
+            get(admin::webhook).post(admin::update_webhook),
+        )
+        .route(
+            "/studio/admin/webhooks/{id}/delete",
+            post(admin::delete_webhook),
+        )
+        .route(
+            "/studio/admin/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(admin::redeliver),
+        )
+        .route(
+            "/studio/admin/synonyms",
+            get(admin::synonyms).post(admin::save_synonyms),
+        )
+        .route("/studio/admin/analytics", get(admin::analytics))
         .route("/studio/snippets", get(snippets::list))
         .route(
             "/studio/snippets/new",

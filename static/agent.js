@@ -9,7 +9,46 @@
   var banner = document.getElementById('new-version');
   var i18n = document.getElementById('i18n').dataset;
   var csrf = document.querySelector('meta[name=csrf-token]').content;
-  var hits = [], active = -1, current = null, timer = null, seq = 0;
+  var facetsBox = document.getElementById('agent-facets');
+  var hits = [], facets = {}, active = -1, current = null, timer = null, seq = 0;
+  // Facet filters: clicking a count narrows the search; clicking it again clears it.
+  var filters = { type: null, category: null, locale: null };
+
+  function renderFacets() {
+    facetsBox.innerHTML = '';
+    var any = false;
+    ['type', 'category', 'locale'].forEach(function (group) {
+      var values = (facets[group] || []).slice();
+      var chosen = filters[group];
+      if (chosen && !values.some(function (f) { return f.value === chosen; })) values.unshift({ value: chosen, count: 0 });
+      if (!values.length) return;
+      any = true;
+      var row = document.createElement('div'); row.className = 'facet-group'; row.dataset.facet = group;
+      var label = document.createElement('span'); label.className = 'facet-label';
+      label.textContent = i18n['facet' + group.charAt(0).toUpperCase() + group.slice(1)] + ':';
+      row.appendChild(label);
+      values.slice(0, 8).forEach(function (f) {
+        var b = document.createElement('button'); b.type = 'button'; b.className = 'facet';
+        b.dataset.facet = group; b.dataset.value = f.value;
+        b.setAttribute('aria-pressed', chosen === f.value ? 'true' : 'false');
+        b.textContent = f.value + ' (' + f.count + ')';
+        b.addEventListener('click', function () {
+          filters[group] = filters[group] === f.value ? null : f.value;
+          search(); q.focus();
+        });
+        row.appendChild(b);
+      });
+      facetsBox.appendChild(row);
+    });
+    if (filters.type || filters.category || filters.locale) {
+      var c = document.createElement('button'); c.type = 'button'; c.className = 'link facet-clear'; c.textContent = i18n.clearFilters;
+      c.addEventListener('click', function () { clearFilters(); search(); q.focus(); });
+      facetsBox.appendChild(c);
+    }
+    facetsBox.hidden = !any;
+  }
+
+  function clearFilters() { filters = { type: null, category: null, locale: null }; }
 
   function render() {
     list.innerHTML = '';
@@ -32,10 +71,16 @@
 
   function search() {
     var text = q.value.trim(), mine = ++seq;
-    if (!text) { hits = []; active = -1; render(); return; }
-    fetch('/agent/search?q=' + encodeURIComponent(text), { credentials: 'same-origin' })
+    if (!text) { hits = []; facets = {}; active = -1; render(); renderFacets(); return; }
+    var url = '/agent/search?q=' + encodeURIComponent(text);
+    Object.keys(filters).forEach(function (k) { if (filters[k]) url += '&' + k + '=' + encodeURIComponent(filters[k]); });
+    fetch(url, { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
-      .then(function (d) { if (mine !== seq) return; hits = d.hits || []; active = hits.length ? 0 : -1; render(); })
+      .then(function (d) {
+        if (mine !== seq) return;
+        hits = d.hits || []; facets = d.facets || {}; active = hits.length ? 0 : -1;
+        render(); renderFacets();
+      })
       .catch(function () {});
   }
 
@@ -56,7 +101,7 @@
     if (e.key === 'ArrowDown') { e.preventDefault(); if (hits.length) { active = (active + 1) % hits.length; render(); } }
     else if (e.key === 'ArrowUp') { e.preventDefault(); if (hits.length) { active = (active - 1 + hits.length) % hits.length; render(); } }
     else if (e.key === 'Enter') { e.preventDefault(); if (active >= 0 && hits[active]) open(hits[active].id); }
-    else if (e.key === 'Escape') { q.value = ''; hits = []; active = -1; render(); }
+    else if (e.key === 'Escape') { q.value = ''; hits = []; facets = {}; active = -1; clearFilters(); render(); renderFacets(); }
   });
   document.getElementById('agent-form').addEventListener('submit', function (e) { e.preventDefault(); search(); });
   document.addEventListener('keydown', function (e) {

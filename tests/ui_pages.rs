@@ -477,3 +477,347 @@ async fn snippet_pages_show_usage_impact_and_errors() {
         "nothing saved"
     );
 }
+
+/// The admin pages: admins only, CSRF-checked, errors next to their field, an API key's
+/// secret shown once, and the same rules as the JSON API (one service behind both).
+#[tokio::test]
+async fn admin_pages_are_for_admins_with_csrf_field_errors_and_a_key_shown_once() {
+    let app = app().await;
+    // Non-admins are refused, for pages and for forms.
+    let author = login(&app, "author").await;
+    for path in [
+        "/studio/admin",
+        "/studio/admin/keys",
+        "/studio/admin/webhooks",
+        "/studio/admin/synonyms",
+        "/studio/admin/analytics",
+    ] {
+        let res = get(&app, path, &author).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let author_page = get(&app, "/studio", &author).await;
+    let author_csrf = hidden(&author_page.body, "_csrf");
+    let res = post_form(
+        &app,
+        "/studio/admin/keys",
+        &author,
+        &[
+            ("_csrf", &author_csrf),
+            ("name", "sneaky"),
+            ("scope", "bot"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let keys_before = app.kb.store.list_api_keys().await.unwrap().len();
+    assert_eq!(keys_before, 0, "the refused form created nothing");
+
+    let admin = login(&app, "admin").await;
+    let page = get(&app, "/studio/admin/keys", &admin).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = hidden(&page.body, "_csrf");
+
+    // A wrong CSRF token changes nothing.
+    let res = post_form(
+        &app,
+        "/studio/admin/keys",
+        &admin,
+        &[("_csrf", "forged"), ("name", "chatbot"), ("scope", "bot")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("表单已过期"));
+    assert!(app.kb.store.list_api_keys().await.unwrap().is_empty());
+
+    // Field errors: an editor key without a user, next to the user field.
+    let res = post_form(
+        &app,
+        "/studio/admin/keys",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("name", "ci"),
+            ("scope", "editor"),
+            ("user", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let err_at = res
+        .body
+        .find("id=\"err-user\"")
+        .expect("error next to user");
+    let field_at = res.body.find("id=\"nk-user\"").unwrap();
+    assert!(
+        err_at > field_at && err_at - field_at < 600,
+        "the error follows its field"
+    );
+    assert!(
+        res.body.contains("密钥以某个用户的身份操作"),
+        "zh-CN message"
+    );
+
+    // A bot key: the secret is on the answer to the POST, and only there.
+    let res = post_form(
+        &app,
+        "/studio/admin/keys",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("name", "chatbot"),
+            ("scope", "bot"),
+            ("user", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let start = res.body.find("id=\"secret-value\">").expect("secret shown") + 18;
+    let secret = &res.body[start..start + res.body[start..].find('<').unwrap()];
+    assert!(secret.starts_with("okb_"), "{secret}");
+    assert_eq!(res.headers[header::CACHE_CONTROL], "no-store");
+    let again = get(&app, "/studio/admin/keys", &admin).await;
+    assert!(
+        !again.body.contains(secret),
+        "the secret is not shown again"
+    );
+    assert!(again.body.contains("chatbot"));
+    // The key works against the API.
+    let api = send(
+        &app,
+        Request::get("/api/v1/articles/broadband-no-internet?locale=zh-CN")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::OK);
+    // Revoke it: the API refuses it afterwards.
+    let id = app.kb.store.list_api_keys().await.unwrap()[0].id;
+    let res = post_form(
+        &app,
+        &format!("/studio/admin/keys/{id}/revoke"),
+        &admin,
+        &[("_csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let api = send(
+        &app,
+        Request::get("/api/v1/articles/broadband-no-internet?locale=zh-CN")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+
+    // Users: a short password is reported next to the password field; a good user is made.
+    let res = post_form(
+        &app,
+        "/studio/admin/users",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("name", "new.editor"),
+            ("roles", "author"),
+            ("roles", "reviewer"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("id=\"err-password\""));
+    assert!(
+        res.body.contains("value=\"new.editor\""),
+        "the form keeps what was typed"
+    );
+    let res = post_form(
+        &app,
+        "/studio/admin/users",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("name", "new.editor"),
+            ("roles", "author"),
+            ("roles", "reviewer"),
+            ("password", "long-enough-password"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let user = app
+        .kb
+        .store
+        .user_by_name("new.editor")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.roles.to_db(), "author,reviewer");
+    // The same name again: a conflict, next to the name field.
+    let res = post_form(
+        &app,
+        "/studio/admin/users",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("name", "new.editor"),
+            ("password", "long-enough-password"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("id=\"err-name\""));
+    // Change roles and disable.
+    let res = post_form(
+        &app,
+        &format!("/studio/admin/users/{}", user.id.0),
+        &admin,
+        &[("_csrf", &csrf), ("roles", "agent"), ("disabled", "on")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let user = app.kb.store.user_by_id(user.id).await.unwrap().unwrap();
+    assert!(user.disabled);
+    assert_eq!(user.roles.to_db(), "agent");
+    // An admin cannot disable themselves.
+    let me = app.kb.store.user_by_name("admin").await.unwrap().unwrap();
+    let res = post_form(
+        &app,
+        &format!("/studio/admin/users/{}", me.id.0),
+        &admin,
+        &[("_csrf", &csrf), ("roles", "admin"), ("disabled", "on")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("不能停用自己的账号"));
+    assert!(
+        !app.kb
+            .store
+            .user_by_id(me.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+
+    // Webhooks: a bad URL next to its field; a good one shows its secret once and has a page.
+    let res = post_form(
+        &app,
+        "/studio/admin/webhooks",
+        &admin,
+        &[("_csrf", &csrf), ("url", "ftp://example.com/hook")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("id=\"err-url\""));
+    let res = post_form(
+        &app,
+        "/studio/admin/webhooks",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("url", "http://127.0.0.1:9/hook"),
+            ("events", "article.published"),
+            ("locales", "zh-CN"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert!(res.body.contains("id=\"secret-value\""));
+    let hook = app.kb.store.webhooks().await.unwrap().remove(0);
+    assert_eq!(hook.events, vec!["article.published"]);
+    let page = get(&app, &format!("/studio/admin/webhooks/{}", hook.id), &admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"delivery-log\""));
+    // Edit: a too-short new secret is refused next to its field; a new URL is saved.
+    let res = post_form(
+        &app,
+        &format!("/studio/admin/webhooks/{}", hook.id),
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("url", "https://example.com/h"),
+            ("secret", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("id=\"err-secret\""));
+    let res = post_form(
+        &app,
+        &format!("/studio/admin/webhooks/{}", hook.id),
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("url", "https://example.com/h"),
+            ("secret", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let edited = app.kb.store.webhook(hook.id).await.unwrap().unwrap();
+    assert_eq!(edited.url, "https://example.com/h");
+    assert_eq!(
+        edited.secret, hook.secret,
+        "an empty secret keeps the old one"
+    );
+    assert!(edited.events.is_empty());
+
+    // Synonyms: a one-term line is reported with its line number, under its locale.
+    let res = post_form(
+        &app,
+        "/studio/admin/synonyms",
+        &admin,
+        &[("_csrf", &csrf), ("zh-CN", "宽带, 网络\n光猫"), ("en", "")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("id=\"err-syn-zh-CN\""));
+    assert!(res.body.contains("第 2 行"));
+    let res = post_form(
+        &app,
+        "/studio/admin/synonyms",
+        &admin,
+        &[
+            ("_csrf", &csrf),
+            ("zh-CN", "宽带，网络，网"),
+            ("en", "wifi, wlan"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let sets = app.kb.store.synonym_sets().await.unwrap();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(sets[0].terms, vec!["宽带", "网络", "网"]);
+
+    // Analytics: searches, feedback (an outdated flag with its comment), review due.
+    let article = app
+        .kb
+        .store
+        .list_articles(&ArticleFilter {
+            published_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    let fb = send(
+        &app,
+        Request::post(format!(
+            "/api/v1/articles/{}/feedback",
+            article.article.id.display()
+        ))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            r#"{"kind": "outdated", "channel": "web", "comment": "资费已调整ZX81"}"#,
+        ))
+        .unwrap(),
+    )
+    .await;
+    assert!(fb.status.is_success(), "{} {}", fb.status, fb.body);
+    let page = get(&app, "/studio/admin/analytics", &admin).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("资费已调整ZX81"));
+    assert!(page.body.contains("id=\"fb-outdated\">1<"));
+    assert!(page.body.contains("id=\"review-due\""));
+}

@@ -8,10 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Caller;
 use super::json::ApiJson;
-use crate::domain::{Role, Roles};
 use crate::error::{AppError, AppResult};
+use crate::service::admin::{NewKeyInput, NewUserInput, as_bad_request};
 use crate::state::AppState;
-use crate::store::ApiScope;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -71,52 +70,17 @@ pub async fn create_user(
     ApiJson(req): ApiJson<NewUser>,
 ) -> AppResult<impl IntoResponse> {
     let actor = caller.require_admin()?;
-    let name = req.name.trim();
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-".contains(c))
-    {
-        return Err(AppError::BadRequest(
-            "name: 1-64 letters, digits, '.', '_' or '-'".into(),
-        ));
-    }
-    let mut roles = Vec::new();
-    for r in &req.roles {
-        roles.push(
-            r.parse::<Role>()
-                .map_err(|e| AppError::BadRequest(e.message))?,
-        );
-    }
-    let password = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let now = state.kb.now();
+    let input = NewUserInput {
+        name: req.name,
+        display_name: req.display_name,
+        roles: req.roles,
+        password: req.password,
+    };
     let user = state
         .kb
-        .store
-        .create_user(
-            name,
-            req.display_name.as_deref().unwrap_or(name),
-            &hash,
-            &Roles(roles),
-            now,
-        )
-        .await?;
-    state
-        .kb
-        .store
-        .audit(
-            now,
-            &actor.name,
-            "user.create",
-            &format!("user:{}", user.name),
-            serde_json::json!({"roles": user.roles.to_db()}),
-        )
-        .await?;
+        .admin_create_user(&actor, &input)
+        .await
+        .map_err(as_bad_request)?;
     Ok((StatusCode::CREATED, axum::Json(UserView::from(&user))))
 }
 
@@ -187,50 +151,16 @@ pub async fn create_key(
     ApiJson(req): ApiJson<NewApiKey>,
 ) -> AppResult<impl IntoResponse> {
     let actor = caller.require_admin()?;
-    let scope: ApiScope = req.scope.parse().map_err(AppError::BadRequest)?;
-    let owner = match &req.user {
-        Some(name) => Some(
-            state
-                .kb
-                .store
-                .user_by_name(name)
-                .await?
-                .ok_or_else(|| AppError::BadRequest(format!("no user named '{name}'")))?,
-        ),
-        None => None,
+    let input = NewKeyInput {
+        name: req.name,
+        scope: req.scope,
+        user: req.user,
     };
-    if scope.needs_user() && owner.is_none() {
-        return Err(AppError::BadRequest(format!(
-            "an {} key acts as a user: give 'user'",
-            scope.as_str()
-        )));
-    }
-    let (full, prefix, hash) =
-        crate::auth::new_api_key().map_err(|e| AppError::Internal(e.to_string()))?;
-    let now = state.kb.now();
-    let key = state
+    let (key, full) = state
         .kb
-        .store
-        .create_api_key(
-            &req.name,
-            &prefix,
-            &hash,
-            scope,
-            owner.as_ref().map(|u| u.id),
-            now,
-        )
-        .await?;
-    state
-        .kb
-        .store
-        .audit(
-            now,
-            &actor.name,
-            "apikey.create",
-            &format!("apikey:{prefix}"),
-            serde_json::json!({"name": req.name, "scope": scope.as_str()}),
-        )
-        .await?;
+        .admin_create_key(&actor, &input)
+        .await
+        .map_err(as_bad_request)?;
     let mut view = ApiKeyView::from(&key);
     view.key = Some(full);
     Ok((StatusCode::CREATED, axum::Json(view)))
@@ -243,31 +173,11 @@ pub async fn revoke_key(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     let actor = caller.require_admin()?;
-    let now = state.kb.now();
-    state.kb.store.revoke_api_key(id, now).await?;
-    state
-        .kb
-        .store
-        .audit(
-            now,
-            &actor.name,
-            "apikey.revoke",
-            &format!("apikey:{id}"),
-            serde_json::json!({}),
-        )
-        .await?;
+    state.kb.admin_revoke_key(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReviewDue {
-    pub id: String,
-    pub slug: String,
-    pub locale: String,
-    pub title: String,
-    pub review_by: DateTime<Utc>,
-    pub overdue: bool,
-}
+pub use crate::service::admin::ReviewDue;
 
 /// `GET /api/v1/review-due`: published articles whose review date is within 30 days or past.
 #[utoipa::path(get, path = "/api/v1/review-due", tag = "authoring", responses((status = 200, body = [ReviewDue])))]
@@ -276,31 +186,7 @@ pub async fn review_due(
     caller: Caller,
 ) -> AppResult<axum::Json<Vec<ReviewDue>>> {
     caller.require_editor()?;
-    let now = state.kb.now();
-    let horizon = now + chrono::Duration::days(30);
-    let mut out = Vec::new();
-    for s in state
-        .kb
-        .store
-        .list_articles(&crate::store::ArticleFilter {
-            published_only: true,
-            ..Default::default()
-        })
-        .await?
-    {
-        if let Some(t) = s.review_by.filter(|t| *t <= horizon) {
-            out.push(ReviewDue {
-                id: s.article.id.display(),
-                slug: s.article.slug.to_string(),
-                locale: s.article.locale.to_string(),
-                title: s.title,
-                review_by: t,
-                overdue: t <= now,
-            });
-        }
-    }
-    out.sort_by_key(|r| r.review_by);
-    Ok(axum::Json(out))
+    Ok(axum::Json(state.kb.review_due().await?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -527,48 +527,11 @@ pub async fn put_synonyms(
     ApiJson(sets): ApiJson<Vec<SynonymSetView>>,
 ) -> AppResult<StatusCode> {
     let actor = caller.actor()?;
-    if !actor.roles.has(crate::domain::Role::Reviewer)
-        && !actor.roles.has(crate::domain::Role::Publisher)
-    {
-        return Err(AppError::Forbidden(
-            "managing synonyms needs the reviewer or publisher role".into(),
-        ));
-    }
-    let mut clean = Vec::new();
-    for s in sets {
-        let locale: Locale = s
-            .locale
-            .parse()
-            .map_err(|e: crate::domain::DomainError| AppError::BadRequest(e.message))?;
-        let terms: Vec<String> = s
-            .terms
-            .iter()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
-        if terms.len() < 2 || terms.iter().any(|t| t.chars().count() > 60) {
-            return Err(AppError::BadRequest(
-                "each synonym set needs at least two terms of at most 60 characters".into(),
-            ));
-        }
-        clean.push((locale.to_string(), terms));
-    }
+    let sets: Vec<(String, Vec<String>)> = sets.into_iter().map(|s| (s.locale, s.terms)).collect();
     state
         .kb
-        .store
-        .replace_synonyms(&clean, &actor.name, state.kb.now())
-        .await?;
-    state.kb.load_synonyms().await?;
-    state
-        .kb
-        .store
-        .audit(
-            state.kb.now(),
-            &actor.name,
-            "synonyms.replace",
-            "synonyms",
-            serde_json::json!({"sets": clean.len()}),
-        )
-        .await?;
+        .replace_synonym_sets(&actor, &sets)
+        .await
+        .map_err(crate::service::admin::as_bad_request)?;
     Ok(StatusCode::NO_CONTENT)
 }

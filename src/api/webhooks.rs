@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Caller;
 use super::json::ApiJson;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::service::admin::{WebhookInput, as_bad_request};
 use crate::state::AppState;
-use crate::store::{Delivery, NewWebhook, Webhook};
+use crate::store::{Delivery, Webhook};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,51 +43,23 @@ pub async fn create(
     caller: Caller,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> AppResult<impl IntoResponse> {
-    let actor = caller.require_admin()?.name;
-    let url = req.url.trim();
-    if !(url.starts_with("http://") || url.starts_with("https://"))
-        || url.len() > 2000
-        || url.contains(char::is_whitespace)
-    {
-        return Err(AppError::BadRequest("url must be an http(s) URL".into()));
-    }
-    for e in &req.events {
-        if crate::store::EventKind::parse(e).is_none() {
-            return Err(AppError::BadRequest(format!("unknown event '{e}'")));
-        }
-    }
-    let secret = req
-        .secret
-        .clone()
-        .filter(|s| s.len() >= 16)
-        .unwrap_or_else(|| crate::util::random_token(24));
-    let w = NewWebhook {
-        url: url.into(),
-        secret: secret.clone(),
+    let actor = caller.require_admin()?;
+    let input = WebhookInput {
+        url: req.url,
+        secret: req.secret,
         events: req.events,
         locales: req.locales,
         categories: req.categories,
-        article_types: req.types,
-        created_by: actor.clone(),
+        types: req.types,
     };
-    let hook = state.kb.store.create_webhook(&w, state.kb.now()).await?;
-    state
+    let (webhook, secret) = state
         .kb
-        .store
-        .audit(
-            state.kb.now(),
-            &actor,
-            "webhook.create",
-            &format!("webhook:{}", hook.id),
-            serde_json::json!({"url": hook.url}),
-        )
-        .await?;
+        .admin_create_webhook(&actor, &input)
+        .await
+        .map_err(as_bad_request)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedWebhook {
-            webhook: hook,
-            secret,
-        }),
+        axum::Json(CreatedWebhook { webhook, secret }),
     ))
 }
 
@@ -105,23 +78,8 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    let actor = caller.require_admin()?.name;
-    state
-        .kb
-        .store
-        .deactivate_webhook(id, &format!("deleted by {actor}"))
-        .await?;
-    state
-        .kb
-        .store
-        .audit(
-            state.kb.now(),
-            &actor,
-            "webhook.delete",
-            &format!("webhook:{id}"),
-            serde_json::json!({}),
-        )
-        .await?;
+    let actor = caller.require_admin()?;
+    state.kb.admin_delete_webhook(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -131,11 +89,8 @@ pub async fn deliveries(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<Vec<Delivery>>> {
-    caller.require_admin()?;
-    if state.kb.store.webhook(id).await?.is_none() {
-        return Err(AppError::NotFound(format!("webhook {id} not found")));
-    }
-    Ok(axum::Json(state.kb.store.deliveries(id, 200).await?))
+    let actor = caller.require_admin()?;
+    Ok(axum::Json(state.kb.admin_deliveries(&actor, id).await?.1))
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver", tag = "webhooks", params(("id" = i64, Path), ("delivery" = i64, Path)), responses((status = 202)))]
@@ -144,12 +99,7 @@ pub async fn redeliver(
     caller: Caller,
     Path((id, delivery)): Path<(i64, i64)>,
 ) -> AppResult<StatusCode> {
-    caller.require_admin()?;
-    state
-        .kb
-        .store
-        .redeliver(id, delivery, state.kb.now())
-        .await?;
-    state.kb.changed();
+    let actor = caller.require_admin()?;
+    state.kb.admin_redeliver(&actor, id, delivery).await?;
     Ok(StatusCode::ACCEPTED)
 }

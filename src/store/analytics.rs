@@ -48,7 +48,55 @@ pub struct SynonymSet {
     pub terms: Vec<String>,
 }
 
+/// One piece of reader feedback, with the article it is about.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FeedbackEntry {
+    pub id: i64,
+    pub article_id: i64,
+    pub slug: String,
+    pub locale: String,
+    /// helpful, not_helpful or outdated
+    pub kind: String,
+    pub channel: String,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 impl Store {
+    /// The latest feedback since `since`, newest first, and the count of each kind.
+    pub async fn recent_feedback(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<(Vec<FeedbackEntry>, Vec<(String, i64)>)> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT f.id, f.article_id, a.slug, a.locale, f.kind, f.channel, f.comment, f.at FROM feedback f JOIN articles a ON a.id = f.article_id WHERE f.at >= $1 ORDER BY f.at DESC, f.id DESC LIMIT $2")
+                .bind(since).bind(limit).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(FeedbackEntry {
+                    id: get!(row, "id"),
+                    article_id: get!(row, "article_id"),
+                    slug: get!(row, "slug"),
+                    locale: get!(row, "locale"),
+                    kind: get!(row, "kind"),
+                    channel: get!(row, "channel"),
+                    comment: get!(row, "comment"),
+                    at: get!(row, "at"),
+                });
+            }
+            let counts = sqlx::query("SELECT kind, COUNT(*) AS n FROM feedback WHERE at >= $1 GROUP BY kind ORDER BY kind")
+                .bind(since).fetch_all(pool).await?;
+            let mut kinds = Vec::new();
+            for row in &counts {
+                let kind: String = get!(row, "kind");
+                let n: i64 = get!(row, "n");
+                kinds.push((kind, n));
+            }
+            Ok((out, kinds))
+        })
+    }
+
     /// Inserts a batch of searches in one transaction. A row whose id already exists is
     /// skipped; returns the number of rows written.
     pub async fn record_searches(&self, rows: &[SearchRecord]) -> Result<u64> {

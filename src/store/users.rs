@@ -185,6 +185,19 @@ impl Store {
         })
     }
 
+    /// Sets a user's roles and disabled flag (admins manage users).
+    pub async fn update_user(&self, id: UserId, roles: &Roles, disabled: bool) -> Result<User> {
+        let sql = format!(
+            "UPDATE users SET roles = $1, disabled = $2 WHERE id = $3 RETURNING {USER_COLS}"
+        );
+        with_pool!(self, pool => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(roles.to_db()).bind(disabled).bind(id.0).fetch_optional(pool).await? {
+                Some(row) => user_from_row(&row),
+                None => Err(StoreError::NotFound(format!("user {}", id.0))),
+            }
+        })
+    }
+
     pub async fn count_users(&self) -> Result<i64> {
         with_pool!(self, pool => {
             Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?)

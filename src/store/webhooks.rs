@@ -160,6 +160,23 @@ impl Store {
         Ok(self.webhooks().await?.into_iter().find(|w| w.id == id))
     }
 
+    /// Changes a webhook's URL and filters; the secret only when `w.secret` is not empty.
+    pub async fn update_webhook(&self, id: i64, w: &NewWebhook) -> Result<Webhook> {
+        let j = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "UPDATE webhooks SET url = $1, secret = CASE WHEN $2 = '' THEN secret ELSE $2 END, events = $3, locales = $4, categories = $5, article_types = $6 WHERE id = $7 RETURNING {HOOK_COLS}"
+        );
+        with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&w.url).bind(&w.secret).bind(j(&w.events)).bind(j(&w.locales)).bind(j(&w.categories)).bind(j(&w.article_types)).bind(id)
+                .fetch_optional(pool).await?;
+            match row {
+                Some(row) => Ok(hook_from_row!(&row)),
+                None => Err(StoreError::NotFound(format!("webhook {id}"))),
+            }
+        })
+    }
+
     /// Deactivates a webhook (kept for its delivery log).
     pub async fn deactivate_webhook(&self, id: i64, reason: &str) -> Result<()> {
         let n = with_pool!(self, pool => {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use super::content;
-use super::search_seam::{Hit, search_titles};
+use super::search_seam::{Facets, Filter, Hit, search_faceted};
 use crate::domain::ArticleId;
 use crate::state::AppState;
 
@@ -25,6 +25,7 @@ pub async fn page(ctx: Ctx) -> Response {
 #[derive(Serialize)]
 struct SearchResult {
     hits: Vec<Hit>,
+    facets: Facets,
 }
 
 fn json_private<T: Serialize>(ctx: &Ctx, status: StatusCode, body: T) -> Response {
@@ -33,7 +34,8 @@ fn json_private<T: Serialize>(ctx: &Ctx, status: StatusCode, body: T) -> Respons
     res
 }
 
-/// `GET /agent/search?q=&locale=`: hits for the panel (internal content included).
+/// `GET /agent/search?q=&locale=&type=&category=`: hits for the panel (internal content
+/// included) and the facet counts of the search, for the panel's filters.
 pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
     if ctx.viewer.is_none() {
         return json_private(
@@ -43,12 +45,13 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
         );
     }
     let q = ctx.query("q").unwrap_or_default();
-    let hits = if q.trim().is_empty() {
-        vec![]
-    } else {
-        search_titles(&state.kb, q, ctx.query("locale"), true, 20).await
+    let filter = Filter {
+        locale: ctx.query("locale"),
+        article_type: ctx.query("type"),
+        category: ctx.query("category"),
     };
-    json_private(&ctx, StatusCode::OK, SearchResult { hits })
+    let (hits, facets) = search_faceted(&state.kb, q, &filter, true, 20);
+    json_private(&ctx, StatusCode::OK, SearchResult { hits, facets })
 }
 
 #[derive(Serialize)]

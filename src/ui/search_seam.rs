@@ -35,30 +35,66 @@ pub async fn search_titles(
     internal: bool,
     limit: usize,
 ) -> Vec<Hit> {
-    let q = q.trim();
-    if q.is_empty() {
+    if q.trim().is_empty() {
         return list_published(kb, locale, internal, limit).await;
     }
-    let Some(index) = kb.search() else {
-        return Vec::new();
+    let filter = Filter {
+        locale,
+        ..Filter::default()
     };
+    search_faceted(kb, q, &filter, internal, limit).0
+}
+
+/// What the agent panel's facets narrow a search to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub locale: Option<&'a str>,
+    pub article_type: Option<&'a str>,
+    /// A category path prefix (`宽带` matches `宽带/故障`).
+    pub category: Option<&'a str>,
+}
+
+/// A search of the index with its facet counts (type, category, locale), as the search
+/// response computes them for the filtered query.
+pub fn search_faceted(
+    kb: &Kb,
+    q: &str,
+    filter: &Filter<'_>,
+    internal: bool,
+    limit: usize,
+) -> (Vec<Hit>, Facets) {
+    let q = q.trim();
+    let Some(index) = kb.search() else {
+        return (Vec::new(), Facets::default());
+    };
+    if q.is_empty() {
+        return (Vec::new(), Facets::default());
+    }
     let scope = if internal {
         crate::search::AudienceScope::Internal
     } else {
         crate::search::AudienceScope::Public
     };
     let mut req = crate::search::SearchRequest::new(q, scope, kb.now());
-    req.locale = locale.and_then(|l| l.parse().ok());
+    req.locale = filter.locale.and_then(|l| l.parse().ok());
+    req.article_type = filter.article_type.map(str::to_string);
+    req.category = filter.category.map(str::to_string);
     req.limit = limit;
     let res = match index.search(&req, &kb.synonyms()) {
         Ok(res) => res,
         Err(e) => {
             // The pages show "no results"; the log says why.
             tracing::warn!(error = %e, "UI search failed");
-            return Vec::new();
+            return (Vec::new(), Facets::default());
         }
     };
-    res.hits
+    let facets = Facets {
+        article_type: res.facets.article_type,
+        category: res.facets.category,
+        locale: res.facets.locale,
+    };
+    let hits = res
+        .hits
         .into_iter()
         .filter(|h| !h.expired && !h.not_yet_effective)
         .filter(|h| internal || h.audience == Audience::Public)
@@ -73,7 +109,17 @@ pub async fn search_titles(
             internal: h.audience == Audience::Internal,
             score: h.score,
         })
-        .collect()
+        .collect();
+    (hits, facets)
+}
+
+/// Facet counts for the UI: value and number of matching articles.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facets {
+    #[serde(rename = "type")]
+    pub article_type: Vec<crate::search::FacetCount>,
+    pub category: Vec<crate::search::FacetCount>,
+    pub locale: Vec<crate::search::FacetCount>,
 }
 
 fn strip_tags(s: &str) -> String {

@@ -870,10 +870,45 @@ pub async fn previews(
             }
             p.items.push(item);
         }
+        if channel == Channel::Ivr {
+            spoken_first(&mut p);
+        }
         out.push(p);
     }
     p_dedup_warnings(&mut out);
     out
+}
+
+/// The IVR preview starts with the spoken script (what the caller hears), plain text
+/// whatever formats the renderer produced (SSML, VXML); the "listen" button speaks it.
+fn spoken_first(p: &mut Preview) {
+    let Some(speak) = p.speak.as_mut() else {
+        return;
+    };
+    let tidy: Vec<String> = speak
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    *speak = tidy.join("\n");
+    if let Some(i) = p
+        .items
+        .iter()
+        .position(|it| it.kind == "text" && it.format == "text")
+    {
+        let item = p.items.remove(i);
+        p.items.insert(0, item);
+    } else {
+        p.items.insert(
+            0,
+            PreviewItem {
+                format: "text".into(),
+                kind: "text",
+                content: speak.clone(),
+                bubbles: vec![],
+            },
+        );
+    }
 }
 
 fn p_dedup_warnings(list: &mut [Preview]) {
@@ -1326,52 +1361,4 @@ pub async fn review_queue(State(state): State<AppState>, ctx: Ctx) -> Response {
     let mut c = tera::Context::new();
     c.insert("items", &items);
     ctx.render(StatusCode::OK, "ui/studio_review.html", c)
-}
-
-// ---------------------------------------------------------------- admin
-
-pub async fn admin(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !viewer.has(Role::Admin) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("forbidden"));
-    }
-    let users = state.kb.store.list_users().await.unwrap_or_default();
-    let keys = state.kb.store.list_api_keys().await.unwrap_or_default();
-    let hooks = state.kb.store.webhooks().await.unwrap_or_default();
-    let mut c = tera::Context::new();
-    c.insert(
-        "users",
-        &users
-            .iter()
-            .map(|u| {
-                (
-                    u.name.clone(),
-                    u.display_name.clone(),
-                    u.roles.to_db(),
-                    u.disabled,
-                )
-            })
-            .collect::<Vec<_>>(),
-    );
-    c.insert(
-        "keys",
-        &keys
-            .iter()
-            .map(|k| {
-                serde_json::json!({"name": k.name, "prefix": k.prefix, "scope": k.scope.as_str(),
-                    "revoked": k.revoked_at.is_some()})
-            })
-            .collect::<Vec<_>>(),
-    );
-    c.insert(
-        "hooks",
-        &hooks
-            .iter()
-            .map(|h| serde_json::to_value(h).unwrap_or_default())
-            .collect::<Vec<_>>(),
-    );
-    ctx.render(StatusCode::OK, "ui/studio_admin.html", c)
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,8 @@ const NOTE = '内部备注：旧款光猫请直接转二线处理代码RX7731';
 const INTERNAL_BLOCK = '内部：先查询工单系统里的区域故障单QZ5520';
 
 let server, browser, base, passwords = {}, dataDir, articleUrl;
+// A local webhook receiver: records what omnikb posts to it.
+let receiver, receiverUrl, received = [], hookPage;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -69,6 +72,13 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 before(async () => {
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => { received.push({ headers: req.headers, body }); res.writeHead(200); res.end('ok'); });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
   await startServer();
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS });
 });
@@ -78,6 +88,7 @@ after(async () => {
     if (browser) await browser.close();
   } finally {
     await stopServer();
+    if (receiver) await new Promise((resolve) => receiver.close(resolve));
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 });
@@ -116,6 +127,50 @@ test('a login failure shows a clear message', async () => {
   assert.match(msg, /用户名或密码错误/);
   await shot(page, '01-login-failed');
   await ctx.close();
+});
+
+test('admin: an API key shown once, a webhook, field errors', async () => {
+  const admin = await session('admin');
+  const { page } = admin;
+  // Non-admins never see the admin pages.
+  const author = await session('author');
+  const refused = await author.page.goto(`${base}/studio/admin/keys`);
+  assert.equal(refused.status(), 403);
+  await author.ctx.close();
+
+  await page.goto(`${base}/studio/admin/keys`);
+  // A validation error next to its field: editor keys need a user.
+  await page.fill('#nk-name', 'ci-editor');
+  await page.selectOption('#nk-scope', 'editor');
+  await Promise.all([page.waitForEvent('load'), page.click('#new-key button[type=submit]')]);
+  assert.match(await page.textContent('#err-user'), /用户/);
+  await shot(page, '11-admin-key-field-error');
+  // A bot key: the secret is shown once.
+  await page.fill('#nk-name', 'e2e-chatbot');
+  await page.selectOption('#nk-scope', 'bot');
+  await Promise.all([page.waitForEvent('load'), page.click('#new-key button[type=submit]')]);
+  const secret = (await page.textContent('#secret-value')).trim();
+  assert.match(secret, /^okb_/);
+  await shot(page, '12-admin-key-created');
+  const check = await page.request.get(`${base}/api/v1/articles/broadband-no-internet?locale=zh-CN`, { headers: { Authorization: `Bearer ${secret}` } });
+  assert.equal(check.status(), 200, 'the new key works');
+  await page.goto(`${base}/studio/admin/keys`);
+  assert.ok(!(await page.content()).includes(secret), 'the secret is not shown again');
+  assert.ok((await page.textContent('#key-list')).includes('e2e-chatbot'));
+
+  // A webhook to the local receiver (every event); its secret is shown once too.
+  await page.goto(`${base}/studio/admin/webhooks`);
+  await page.fill('#wh-url', 'not a url');
+  await Promise.all([page.waitForEvent('load'), page.click('#new-webhook button[type=submit]')]);
+  assert.ok(await page.isVisible('#err-url'), 'URL error next to the field');
+  await page.fill('#wh-url', receiverUrl);
+  await Promise.all([page.waitForEvent('load'), page.click('#new-webhook button[type=submit]')]);
+  assert.ok((await page.textContent('#secret-value')).trim().length >= 16);
+  await page.click('#new-secret a');
+  await page.waitForSelector('#delivery-log');
+  hookPage = page.url().split('?')[0];
+  await shot(page, '13-admin-webhook');
+  await admin.ctx.close();
 });
 
 test('studio → review → publish → agent → portal', async () => {
@@ -160,10 +215,17 @@ test('studio → review → publish → agent → portal', async () => {
   await act(reviewer.page, 'reject', '请补充故障原因');
   assert.ok((await reviewer.page.textContent('#transitions')).includes('请补充故障原因'));
 
-  // Author fixes and resubmits.
+  // Author fixes and resubmits; a second tab saving from the same base gets a conflict.
+  const tab2 = await author.ctx.newPage();
+  await tab2.goto(`${articleUrl}/edit`);
   await author.page.goto(`${articleUrl}/edit`);
   await author.page.fill('#in-f\\.cause', '光猫或路由器长时间运行后死机。');
   await Promise.all([author.page.waitForURL(/done=saved/), author.page.click('.article-form button[type=submit]')]);
+  await tab2.fill('#in-f\\.cause', '另一个标签页的修改');
+  await Promise.all([tab2.waitForEvent('load'), tab2.click('.article-form button[type=submit]')]);
+  assert.match(await tab2.textContent('#form-banner'), /冲突/);
+  await shot(tab2, '14-edit-conflict');
+  await tab2.close();
   await act(author.page, 'submit');
   assert.equal((await author.page.textContent('#rev-state')).trim(), 'in_review');
 
@@ -184,6 +246,11 @@ test('studio → review → publish → agent → portal', async () => {
   await agent.page.goto(`${base}/agent`);
   await agent.page.keyboard.press('/');
   await agent.page.keyboard.type('路由器红灯闪 上不了网');
+  await agent.page.waitForSelector(`#agent-results li:has-text("${TITLE}")`);
+  // Facets from the search response: narrowing to the troubleshooting type keeps the article.
+  await agent.page.waitForSelector('#agent-facets button.facet[data-facet=type]');
+  await agent.page.click('#agent-facets button.facet[data-facet=type][data-value=troubleshooting]');
+  await agent.page.waitForSelector('#agent-facets button.facet[data-value=troubleshooting][aria-pressed=true]');
   await agent.page.waitForSelector(`#agent-results li:has-text("${TITLE}")`);
   const first = await agent.page.textContent('#agent-results li[aria-selected=true]');
   if (!first.includes(TITLE)) {
@@ -228,5 +295,34 @@ test('studio → review → publish → agent → portal', async () => {
       assert.ok(!body.includes(secret), `internal text '${secret}' on ${p}`);
     }
   }
-  for (const s of [author, reviewer, publisher, agent, anon]) await s.ctx.close();
+  // A phone: the portal article fits the screen (no sideways scrolling).
+  const phone = await session(null, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await phone.page.goto(`${base}/kb/zh-CN/${SLUG}`);
+  const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no horizontal overflow on a phone (${overflow}px)`);
+  await shot(phone.page, '15-portal-mobile');
+  for (const s of [author, reviewer, publisher, agent, anon, phone]) await s.ctx.close();
+});
+
+test('admin: the webhook delivery log shows the workflow events', async () => {
+  assert.ok(hookPage, 'the webhook was created');
+  const admin = await session('admin');
+  // The publisher's work reached the receiver, signed.
+  const deadline = Date.now() + 30000;
+  while (!received.some((r) => r.body.includes('article.published')) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(received.some((r) => r.body.includes('article.published')), 'article.published delivered');
+  await admin.page.goto(hookPage);
+  const log = await admin.page.textContent('#delivery-log');
+  assert.match(log, /delivered/);
+  // Redeliver the newest delivery: it goes back in the queue and arrives again.
+  const before = received.length;
+  await Promise.all([admin.page.waitForEvent('load'), admin.page.click('#delivery-log button[type=submit]')]);
+  assert.ok(await admin.page.isVisible('#done'));
+  const until = Date.now() + 30000;
+  while (received.length === before && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  assert.ok(received.length > before, 'redelivered');
+  await shot(admin.page, '16-admin-delivery-log');
+  await admin.ctx.close();
 });
