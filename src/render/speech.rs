@@ -437,9 +437,9 @@ pub(crate) enum Tok<'a> {
 
 static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?P<date>\b\d{4}-\d{1,2}-\d{1,2}\b)",
+        r"(?P<date>(?-u:\b)\d{4}-\d{1,2}-\d{1,2}(?-u:\b))",
         r"|(?P<tel>(?:\+?\d{1,3}[- ])?\d{3}-\d{3,4}-\d{4}|\d{5,})",
-        r"|(?P<time>\b\d{1,2}:\d{2}\b)",
+        r"|(?P<time>(?-u:\b)\d{1,2}:\d{2}(?-u:\b))",
         r"|(?P<num>\d+(?:\.\d+)?)",
         r"|(?P<latin>[A-Za-z]+)",
     ))
@@ -673,6 +673,19 @@ mod tests {
         assert!(joined.contains("Cardinal(\"30\")"), "{joined}");
         assert!(joined.contains("Telephone(\"10000\")"), "{joined}");
         assert!(joined.contains("Telephone(\"1-800-555-0199\")"), "{joined}");
+        assert!(joined.contains("Date(\"2026-06-01\")"), "{joined}");
+        assert!(joined.contains("Time(\"8:00\")"), "{joined}");
+    }
+
+    #[test]
+    fn dates_and_times_beside_chinese_characters() {
+        // Chinese letters count as word characters for a Unicode \b, which used to read
+        // 于2026-06-01生效 as numbers with minus signs.
+        let mut v = Vec::new();
+        tokenize("于2026-06-01生效，每天8:00开始", |t| {
+            v.push(format!("{t:?}"))
+        });
+        let joined = v.join("|");
         assert!(joined.contains("Date(\"2026-06-01\")"), "{joined}");
         assert!(joined.contains("Time(\"8:00\")"), "{joined}");
     }

@@ -29,7 +29,9 @@ cd "$here"
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-(cd "$root" && cargo build --locked --bin omnikb)
+# --all-targets: the same feature set as `cargo test --all-targets`, so after the test
+# suite this reuses its build instead of recompiling the dependencies for the binary alone.
+(cd "$root" && cargo build --locked --all-targets)
 rm -rf "$here/artifacts"
 mkdir -p "$here/artifacts"
 
