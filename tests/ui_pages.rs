@@ -255,6 +255,23 @@ async fn portal_and_agent_search_use_the_index() {
     // Nothing matching is an empty list.
     let none = get(&app, "/agent/search?q=zzqxv", &cookie).await;
     assert_eq!(none.body.matches("\"slug\"").count(), 0, "{}", none.body);
+
+    // A portal search that finds nothing reaches the editors' zero-result queries (the
+    // analytics writer is asynchronous, so wait for it).
+    let gap = get(&app, "/search?q=qqzvgap", "").await;
+    assert_eq!(gap.status, StatusCode::OK);
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut logged = false;
+    for _ in 0..50 {
+        let a = app.kb.store.search_analytics(since, 50).await.unwrap();
+        if a.zero_result_queries.iter().any(|q| q.q == "qqzvgap") {
+            assert!(a.top_queries.iter().any(|q| q.q == "家里上不了网"), "{a:?}");
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(logged, "the portal's zero-result search was not recorded");
 }
 
 #[tokio::test]

@@ -66,7 +66,22 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
     let hits = if q.trim().is_empty() {
         vec![]
     } else {
-        search_titles(&state.kb, &q, Some(portal_locale(&ctx)), false, 50).await
+        let started = std::time::Instant::now();
+        let hits = search_titles(&state.kb, &q, Some(portal_locale(&ctx)), false, 50).await;
+        // A submitted portal search is what customers looked for: it goes to the editors'
+        // analytics (top and zero-result queries) like an API search, off the request path.
+        state.search_log.record(crate::store::SearchRecord {
+            id: state.search_log.next_id(),
+            at: state.kb.now(),
+            q: q.trim().to_string(),
+            locale: Some(portal_locale(&ctx).to_string()),
+            channel: Some("web".into()),
+            scope: "public",
+            filters: "{}".into(),
+            hits: i64::try_from(hits.len()).unwrap_or(i64::MAX),
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+        });
+        hits
     };
     let mut c = tera::Context::new();
     c.insert("q", &q);
