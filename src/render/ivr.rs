@@ -6,6 +6,8 @@
 //! tables, images, code, raw HTML, parenthesised asides and internal content are never
 //! spoken. All XML goes through [`speech::Xml`], which escapes every text and attribute.
 
+use std::collections::HashMap;
+
 use crate::content::{Block, Inline};
 use crate::domain::{Audience, Channel};
 use crate::render::speech::{self, Dropped, Piece, Sentence, Xml};
@@ -283,15 +285,40 @@ fn emit(sc: &mut Script, pending: &mut Option<Vec<Sentence>>, kind: Kind, s: Vec
     sc.push(kind, s);
 }
 
-fn write_s(x: &mut Xml, depth: usize, s: &Sentence) {
+/// Each sentence's SSML markup, written once and shared by the SSML and VoiceXML
+/// documents: tokenising speech (numbers, dates, phones) is the costliest part of the IVR
+/// render. Keyed by the sentence's address in the [`Script`], which does not change while
+/// the formats are written; a sentence not in the script is written directly.
+struct Markup(HashMap<*const Sentence, String>);
+
+impl Markup {
+    fn of(sc: &Script) -> Self {
+        let mut map = HashMap::new();
+        for s in sc.sections.iter().flat_map(|sec| &sec.sentences) {
+            let mut x = Xml { out: String::new() };
+            speech::write_ssml_sentence(&mut x, s);
+            map.insert(s as *const Sentence, x.out);
+        }
+        Markup(map)
+    }
+
+    fn write(&self, x: &mut Xml, s: &Sentence) {
+        match self.0.get(&(s as *const Sentence)) {
+            Some(m) => x.out.push_str(m),
+            None => speech::write_ssml_sentence(x, s),
+        }
+    }
+}
+
+fn write_s(x: &mut Xml, m: &Markup, depth: usize, s: &Sentence) {
     x.indent(depth);
     x.open("s", &[]);
-    speech::write_ssml_sentence(x, s);
+    m.write(x, s);
     x.close("s");
     x.nl();
 }
 
-fn ssml(input: &RenderInput<'_>, sc: &Script) -> String {
+fn ssml(input: &RenderInput<'_>, sc: &Script, m: &Markup) -> String {
     let mut x = Xml::new();
     x.open(
         "speak",
@@ -307,12 +334,12 @@ fn ssml(input: &RenderInput<'_>, sc: &Script) -> String {
         x.open("p", &[]);
         if let [only] = sec.sentences.as_slice() {
             x.open("s", &[]);
-            speech::write_ssml_sentence(&mut x, only);
+            m.write(&mut x, only);
             x.close("s");
         } else {
             x.nl();
             for s in &sec.sentences {
-                write_s(&mut x, 2, s);
+                write_s(&mut x, m, 2, s);
             }
             x.indent(1);
         }
@@ -440,7 +467,7 @@ fn choice(x: &mut Xml, dtmf: &str, next: &str, label: &str) {
     x.nl();
 }
 
-fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
+fn vxml(input: &RenderInput<'_>, sc: &Script, m: &Markup) -> String {
     let a = input.article;
     let w = if sc.zh { &ZH } else { &EN };
     let mut x = Xml::new();
@@ -494,7 +521,7 @@ fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
     x.indent(2);
     x.open("prompt", &[("bargein", "true")]);
     x.nl();
-    write_s(&mut x, 3, &title);
+    write_s(&mut x, m, 3, &title);
     nav_sentences(
         &mut x,
         if sc.steps > 0 {
@@ -541,7 +568,7 @@ fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
         x.open("prompt", &[]);
         x.nl();
         for s in unit {
-            write_s(&mut x, 3, s);
+            write_s(&mut x, m, 3, s);
         }
         x.indent(3);
         x.empty("break", &[("time", "300ms")]);
@@ -613,13 +640,13 @@ fn vxml(input: &RenderInput<'_>, sc: &Script) -> String {
 /// Renders one format (`ssml`, `vxml`, `text`) with its warnings.
 pub fn render_format(input: &RenderInput<'_>, format: &str) -> Option<Rendition> {
     let sc = build_script(input);
-    one(input, &sc, format)
+    one(input, &sc, &Markup::of(&sc), format)
 }
 
-fn one(input: &RenderInput<'_>, sc: &Script, format: &str) -> Option<Rendition> {
+fn one(input: &RenderInput<'_>, sc: &Script, m: &Markup, format: &str) -> Option<Rendition> {
     let (body, media_type) = match format {
-        "ssml" => (ssml(input, sc), "application/ssml+xml"),
-        "vxml" => (vxml(input, sc), "application/voicexml+xml"),
+        "ssml" => (ssml(input, sc, m), "application/ssml+xml"),
+        "vxml" => (vxml(input, sc, m), "application/voicexml+xml"),
         "text" => (text(sc), "text/plain; charset=utf-8"),
         _ => return None,
     };
@@ -643,10 +670,11 @@ impl Renderer for IvrRenderer {
 
     fn render(&self, input: &RenderInput<'_>) -> Result<Vec<Rendition>, RenderError> {
         let sc = build_script(input);
+        let markup = Markup::of(&sc);
         Ok(self
             .formats()
             .iter()
-            .filter_map(|f| one(input, &sc, f))
+            .filter_map(|f| one(input, &sc, &markup, f))
             .collect())
     }
 }

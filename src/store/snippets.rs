@@ -257,6 +257,26 @@ impl Store {
         &self,
         locale: Option<&str>,
     ) -> Result<Vec<(Snippet, SnippetRevision)>> {
+        self.snippets_with_revision("latest_revision", locale).await
+    }
+
+    /// The published value of every snippet in a locale, in one query (this runs for
+    /// every render and every index update).
+    pub async fn published_snippets(
+        &self,
+        locale: &str,
+    ) -> Result<Vec<(Snippet, SnippetRevision)>> {
+        self.snippets_with_revision("published_revision", Some(locale))
+            .await
+    }
+
+    /// Snippets joined with the revision that `revision_col` (a column of `snippets`)
+    /// points at; snippets without one are left out.
+    async fn snippets_with_revision(
+        &self,
+        revision_col: &'static str,
+        locale: Option<&str>,
+    ) -> Result<Vec<(Snippet, SnippetRevision)>> {
         let cols = SNIPPET_COLS
             .split(", ")
             .map(|c| format!("s.{c}"))
@@ -268,7 +288,7 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT {cols}, {REVISION_COLS} FROM snippets s JOIN snippet_revisions r ON r.snippet_id = s.id AND r.number = s.latest_revision \
+            "SELECT {cols}, {REVISION_COLS} FROM snippets s JOIN snippet_revisions r ON r.snippet_id = s.id AND r.number = s.{revision_col} \
              {filter} ORDER BY s.key, s.locale"
         );
         with_pool!(self, pool => {
@@ -277,31 +297,6 @@ impl Store {
                 query = query.bind(l);
             }
             let rows = query.fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push((snippet_from_row!(row), revision_from_row!(row)));
-            }
-            Ok(out)
-        })
-    }
-
-    /// The published value of every snippet in a locale, in one query (this runs for
-    /// every render and every index update).
-    pub async fn published_snippets(
-        &self,
-        locale: &str,
-    ) -> Result<Vec<(Snippet, SnippetRevision)>> {
-        let cols = SNIPPET_COLS
-            .split(", ")
-            .map(|c| format!("s.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {cols}, {REVISION_COLS} FROM snippets s JOIN snippet_revisions r ON r.snippet_id = s.id AND r.number = s.published_revision \
-             WHERE s.locale = $1 ORDER BY s.key"
-        );
-        with_pool!(self, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(locale).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
                 out.push((snippet_from_row!(row), revision_from_row!(row)));
