@@ -444,6 +444,17 @@ impl Ctx {
             Redirect::to(&format!("/studio/login?{next}")).into_response()
         })
     }
+
+    /// The viewer behind a form POST: logged in, and the form carries the session's CSRF
+    /// token (`sent`); otherwise the login redirect or a 403 page.
+    #[allow(clippy::result_large_err)] // a Response is the error page itself, built once
+    pub fn require_post(&self, sent: Option<&str>) -> Result<Viewer, Response> {
+        let viewer = self.require_login()?.clone();
+        if !self.csrf_ok(sent) {
+            return Err(self.error(StatusCode::FORBIDDEN, self.t("csrf_failed")));
+        }
+        Ok(viewer)
+    }
 }
 
 /// The message of a service error in the UI language.

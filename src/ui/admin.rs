@@ -64,11 +64,8 @@ fn admin(ctx: &Ctx) -> Result<Viewer, Response> {
 /// The checks every admin POST makes first: an admin, with the right CSRF token.
 #[allow(clippy::result_large_err)]
 fn posted(ctx: &Ctx, form: &FormData) -> Result<Viewer, Response> {
-    let viewer = admin(ctx)?;
-    if !ctx.csrf_ok(form_get(form, "_csrf")) {
-        return Err(ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed")));
-    }
-    Ok(viewer)
+    admin(ctx)?;
+    ctx.require_post(form_get(form, "_csrf"))
 }
 
 fn field_messages(lang: Lang, errors: &[FieldError]) -> BTreeMap<String, String> {

@@ -221,13 +221,10 @@ pub async fn create(
     ctx: Ctx,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let viewer = match ctx.require_post(form_get(&form, "_csrf")) {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
     let input = input_from_form(&form);
     match state.kb.create_snippet(&input, &viewer.actor()).await {
         Ok((s, _)) => Redirect::to(&format!(
@@ -261,10 +258,7 @@ async fn posted(
     locale: &str,
     key: &str,
 ) -> Result<(Viewer, Snippet), Response> {
-    let viewer = ctx.require_login()?.clone();
-    if !ctx.csrf_ok(form_get(form, "_csrf")) {
-        return Err(ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed")));
-    }
+    let viewer = ctx.require_post(form_get(form, "_csrf"))?;
     let s = load(state, locale, key)
         .await
         .ok_or_else(|| ctx.not_found())?;

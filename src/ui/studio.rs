@@ -511,13 +511,10 @@ pub async fn create(
     ctx: Ctx,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let viewer = match ctx.require_post(form_get(&form, "_csrf")) {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
     let schemas = state.kb.schemas();
     let Some(schema) = form_get(&form, "type").and_then(|t| schemas.get(t).ok()) else {
         return Redirect::to("/studio/new").into_response();
@@ -604,13 +601,10 @@ pub async fn save(
     Path(id): Path<String>,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let viewer = match ctx.require_post(form_get(&form, "_csrf")) {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
     let Some(article) = load(&state, &id).await else {
         return ctx.not_found();
     };
@@ -1135,13 +1129,10 @@ pub async fn transition(
     Path(id): Path<String>,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let viewer = match ctx.require_post(form_get(&form, "_csrf")) {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
     let Some(article) = load(&state, &id).await else {
         return ctx.not_found();
     };
@@ -1214,13 +1205,10 @@ pub async fn rollback(
     Path(id): Path<String>,
     Form(form): Form<FormData>,
 ) -> Response {
-    let viewer = match ctx.require_login() {
-        Ok(v) => v.clone(),
+    let viewer = match ctx.require_post(form_get(&form, "_csrf")) {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    if !ctx.csrf_ok(form_get(&form, "_csrf")) {
-        return ctx.error(StatusCode::FORBIDDEN, ctx.t("csrf_failed"));
-    }
     let Some(article) = load(&state, &id).await else {
         return ctx.not_found();
     };
