@@ -7,27 +7,30 @@
 //! large index, `search`) block, so async callers must use `tokio::task::spawn_blocking`.
 
 pub mod analysis;
+mod docsets;
+mod highlight;
+mod scoring;
 pub mod synonyms;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
+use fixedbitset::FixedBitSet;
 use serde::Serialize;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
-    FuzzyTermQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, Occur, Query,
+    RegexQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
     TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer};
 use tantivy::{
     DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
     SegmentReader, Term,
@@ -35,16 +38,25 @@ use tantivy::{
 
 use crate::domain::{ArticleId, Audience, Locale};
 
+use highlight::Highlighter;
+use scoring::{Node, ScoreTree};
 pub use synonyms::Synonyms;
 
 /// Bump when the schema or the analysis changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const WRITER_HEAP: usize = 64_000_000;
 const MAX_QUERY_TOKENS: usize = 32;
 const MAX_LIMIT: usize = 200;
 /// Index terms a misspelt query term may expand to, per field.
 const MAX_FUZZY_TERMS: usize = 64;
+/// Candidates per segment that the full query re-scores: this many times the hits asked for,
+/// and at least [`RESCORE_MIN`]. The first pass ranks by a flat sum of term scores; the full
+/// query (best field per word, phrases, typo and synonym weights) decides the final order.
+const RESCORE_FACTOR: usize = 3;
+const RESCORE_MIN: usize = 30;
+/// A segment with at most this many matches has all of them scored by the full model.
+const RESCORE_ALL: usize = 256;
 
 const B_TITLE: f32 = 5.0;
 const B_QUESTIONS: f32 = 4.0;
@@ -209,20 +221,29 @@ struct Fields {
     fields_text: Field,
     tags_text: Field,
     body: Field,
+    /// Every text field's words, each field's repeated by its weight (BM25F): one posting
+    /// list per word across fields, for the match set and the first ranking pass.
+    weighted: Field,
     grams: Field,
     suggest: Field,
+    /// The texts shown in hits and highlighted (the indexed fields above are pre-analysed).
+    stored_title: Field,
+    stored_summary: Field,
+    stored_body: Field,
 }
 
 fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |stored: bool| {
-        let o = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(analysis::OMNI)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        if stored { o.set_stored() } else { o }
-    };
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analysis::OMNI)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let weighted = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analysis::OMNI)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
     let grams = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(analysis::GRAMS)
@@ -248,14 +269,18 @@ fn build_schema() -> (Schema, Fields) {
         expires_at: b.add_i64_field("expires_at", INDEXED | STORED | FAST),
         updated_at: b.add_i64_field("updated_at", STORED | FAST),
         helpful: b.add_f64_field("helpful", STORED | FAST),
-        title: b.add_text_field("title", text(true)),
-        questions: b.add_text_field("questions", text(false)),
-        summary: b.add_text_field("summary", text(true)),
-        fields_text: b.add_text_field("fields_text", text(false)),
-        tags_text: b.add_text_field("tags_text", text(false)),
-        body: b.add_text_field("body", text(true)),
+        title: b.add_text_field("title", text.clone()),
+        questions: b.add_text_field("questions", text.clone()),
+        summary: b.add_text_field("summary", text.clone()),
+        fields_text: b.add_text_field("fields_text", text.clone()),
+        tags_text: b.add_text_field("tags_text", text.clone()),
+        body: b.add_text_field("body", text),
+        weighted: b.add_text_field("weighted", weighted),
         grams: b.add_text_field("grams", grams),
         suggest: b.add_text_field("suggest", suggest),
+        stored_title: b.add_text_field("stored_title", STORED),
+        stored_summary: b.add_text_field("stored_summary", STORED),
+        stored_body: b.add_text_field("stored_body", STORED),
     };
     (b.build(), f)
 }
@@ -333,6 +358,7 @@ struct Inner {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     cursor: AtomicI64,
+    docsets: docsets::DocSetCache,
 }
 
 /// A clonable handle on one index: one reader (reloaded after each commit), one writer.
@@ -420,6 +446,7 @@ impl SearchIndex {
                 writer: Mutex::new(writer),
                 fields,
                 cursor: AtomicI64::new(payload.as_ref().map_or(0, |p| p.cursor)),
+                docsets: docsets::DocSetCache::default(),
             }),
         };
         if payload.is_none() {
@@ -433,10 +460,11 @@ impl SearchIndex {
     /// [`commit`](Self::commit).
     pub fn upsert(&self, docs: &[SearchDoc]) -> Result<(), SearchError> {
         let f = self.inner.fields;
+        let built = build_documents(f, docs);
         let writer = lock(&self.inner.writer);
-        for d in docs {
+        for (d, doc) in docs.iter().zip(built) {
             writer.delete_term(Term::from_field_i64(f.id, d.id.0));
-            writer.add_document(self.to_document(d))?;
+            writer.add_document(doc)?;
         }
         Ok(())
     }
@@ -468,24 +496,45 @@ impl SearchIndex {
             prepared.commit()?;
         }
         self.inner.cursor.store(cursor, Ordering::SeqCst);
-        self.inner.reader.reload()?;
-        Ok(())
+        self.reload()
     }
 
     /// Merges every committed segment into one and waits for it (blocking), then reloads the
     /// reader. After a bulk load (reindex) this leaves one term dictionary and one set of
-    /// posting lists per field, which queries walk once instead of once per segment. A merge
-    /// the background merge policy already runs makes this a no-op; failures are logged only
-    /// (merging changes no search result).
+    /// posting lists per field, which queries walk once instead of once per segment. Merges
+    /// the background merge policy has started are waited for (a segment can be in one merge
+    /// at a time); failures are logged only (merging changes no search result).
     pub fn merge_segments(&self) -> Result<(), SearchError> {
-        let ids = self.inner.index.searchable_segment_ids()?;
-        if ids.len() > 1 {
-            let merge = lock(&self.inner.writer).merge(&ids);
-            if let Err(e) = merge.wait() {
-                tracing::info!(error = %e, "search index: segment merge skipped");
+        for _ in 0..600 {
+            let ids = self.inner.index.searchable_segment_ids()?;
+            if ids.len() <= 1 {
+                break;
             }
-            self.inner.reader.reload()?;
+            let merge = lock(&self.inner.writer).merge(&ids);
+            match merge.wait() {
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "search index: merge waits for a running one");
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            self.reload()?;
         }
+        Ok(())
+    }
+
+    /// Makes the last commit searchable and forgets cached bitsets of segments it replaced.
+    fn reload(&self) -> Result<(), SearchError> {
+        self.inner.reader.reload()?;
+        let live: Vec<_> = self
+            .inner
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        self.inner.docsets.retain_segments(&live);
         Ok(())
     }
 
@@ -501,66 +550,6 @@ impl SearchIndex {
 
     pub fn num_docs(&self) -> u64 {
         self.inner.reader.searcher().num_docs()
-    }
-
-    fn to_document(&self, d: &SearchDoc) -> TantivyDocument {
-        let f = self.inner.fields;
-        let mut doc = TantivyDocument::default();
-        doc.add_i64(f.id, d.id.0);
-        doc.add_i64(f.revision, i64::from(d.revision));
-        doc.add_text(f.slug, &d.slug);
-        doc.add_text(f.locale, d.locale.as_str());
-        doc.add_text(f.article_type, &d.article_type);
-        if let Some(cat) = d
-            .category
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
-            doc.add_text(f.category, cat);
-            for p in category_prefixes(cat) {
-                doc.add_text(f.category_path, &p);
-            }
-        }
-        for t in &d.tags {
-            doc.add_text(f.tags, t);
-        }
-        doc.add_text(f.audience, d.audience.as_str());
-        doc.add_u64(f.audience_code, u64::from(d.audience != Audience::Public));
-        doc.add_i64(
-            f.effective_from,
-            d.effective_from.map_or(i64::MIN, |t| t.timestamp_millis()),
-        );
-        doc.add_i64(
-            f.expires_at,
-            d.expires_at.map_or(i64::MAX, |t| t.timestamp_millis()),
-        );
-        doc.add_i64(f.updated_at, d.updated_at.timestamp_millis());
-        let helpful = if d.helpful.is_finite() {
-            d.helpful.clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
-        doc.add_f64(f.helpful, f64::from(helpful));
-        doc.add_text(f.title, &d.title);
-        for q in &d.questions {
-            doc.add_text(f.questions, q);
-        }
-        doc.add_text(f.summary, &d.summary);
-        doc.add_text(f.fields_text, &d.fields_text);
-        for t in &d.tags {
-            doc.add_text(f.tags_text, t);
-        }
-        doc.add_text(f.body, &d.body_text);
-        doc.add_text(f.grams, &d.title);
-        for q in &d.questions {
-            doc.add_text(f.grams, q);
-        }
-        doc.add_text(f.grams, &d.summary);
-        for key in suggest_keys(&d.title) {
-            doc.add_text(f.suggest, &key);
-        }
-        doc
     }
 
     // ----- queries -----
@@ -587,43 +576,40 @@ impl SearchIndex {
         ]
     }
 
-    /// Term or phrase over the text fields, for a token sequence (already analysed).
-    /// Best field wins (plus a tie-breaker share of the others), so a word repeated in every
+    /// A term or phrase over the text fields, for a token sequence (already analysed): the
+    /// best field wins, plus a tie-breaker share of the others, so a word repeated in every
     /// field of one article cannot outweigh a rarer query word matched elsewhere.
-    fn seq_query(&self, toks: &[(usize, String)], boost: f32) -> Box<dyn Query> {
-        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
-        for (field, b) in self.text_fields() {
-            let q: Box<dyn Query> = if toks.len() == 1 {
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, &toks[0].1),
-                    IndexRecordOption::WithFreqs,
-                ))
-            } else {
-                Box::new(PhraseQuery::new_with_offset(
-                    toks.iter()
-                        .map(|(o, t)| (*o, Term::from_field_text(field, t)))
-                        .collect(),
-                ))
-            };
-            clauses.push(Box::new(BoostQuery::new(q, b * boost)));
+    fn seq_node(&self, plan: &mut QueryPlan, toks: &[(usize, String)], boost: f32) -> Node {
+        let children = self
+            .text_fields()
+            .into_iter()
+            .map(|(field, b)| plan.tree.leaf(field, toks.to_vec(), b * boost))
+            .collect();
+        for (_, t) in toks {
+            plan.first_pass(self.inner.fields.weighted, t, boost);
         }
-        Box::new(DisjunctionMaxQuery::with_tie_breaker(clauses, TIE_BREAKER))
+        Node::Best {
+            children,
+            tie: TIE_BREAKER,
+        }
     }
 
-    /// The scoring part of a search, or `None` when the text has no searchable token.
-    fn text_query(
+    /// Everything the search derives from the query text, or `None` when the text has no
+    /// searchable token.
+    fn plan_query(
         &self,
         searcher: &Searcher,
         q: &str,
         locale: Option<&Locale>,
         synonyms: &Synonyms,
-    ) -> Option<Box<dyn Query>> {
+    ) -> Option<QueryPlan> {
         let f = self.inner.fields;
         let toks = self.analyze(analysis::OMNI, q);
         if toks.is_empty() {
             return None;
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut plan = QueryPlan::default();
+        let mut clauses: Vec<Node> = Vec::new();
         let mut seen = HashSet::new();
         let content: Vec<&tantivy::tokenizer::Token> = toks
             .iter()
@@ -638,70 +624,57 @@ impl SearchIndex {
             if !seen.insert(t.text.clone()) {
                 continue;
             }
-            let mut alts: Vec<(Occur, Box<dyn Query>)> =
-                vec![(Occur::Should, self.seq_query(&[(0, t.text.clone())], 1.0))];
+            let mut alts = vec![self.seq_node(&mut plan, &[(0, t.text.clone())], 1.0)];
             let n = t.text.chars().count();
             if n >= 5 && t.text.chars().all(|c| c.is_ascii_alphabetic()) {
                 let dist = if n >= 9 { 2 } else { 1 };
-                // One automaton per query term, run over each field's term dictionary: only
-                // terms that exist become clauses. Scored like a fuzzy query: a constant
-                // b * B_FUZZY per field where any of them occurs.
-                let fq = FuzzyTermQuery::new(Term::from_field_text(f.body, &t.text), dist, true);
-                if let Ok(dfa) = fq.automaton() {
+                // One automaton per query term, run over the term dictionary of the field
+                // that holds every text field's words: only terms that exist become leaves.
+                // Scored like a fuzzy query: a constant b * B_FUZZY per field where any of
+                // them occurs.
+                let fq =
+                    FuzzyTermQuery::new(Term::from_field_text(f.weighted, &t.text), dist, true);
+                let terms = fq
+                    .automaton()
+                    .map(|dfa| existing_terms(searcher, f.weighted, &dfa))
+                    .unwrap_or_default();
+                for term in &terms {
+                    plan.first_pass(f.weighted, term, B_FUZZY);
+                }
+                if !terms.is_empty() {
                     for (field, b) in self.text_fields() {
-                        let terms = existing_terms(searcher, field, &dfa);
-                        if terms.is_empty() {
-                            continue;
-                        }
-                        let any: Vec<(Occur, Box<dyn Query>)> = terms
+                        let any = terms
                             .iter()
-                            .map(|term| {
-                                let q: Box<dyn Query> = Box::new(TermQuery::new(
-                                    Term::from_field_text(field, term),
-                                    IndexRecordOption::Basic,
-                                ));
-                                (Occur::Should, q)
-                            })
+                            .map(|term| plan.tree.leaf(field, vec![(0, term.clone())], 1.0))
                             .collect();
-                        alts.push((
-                            Occur::Should,
-                            Box::new(ConstScoreQuery::new(
-                                Box::new(BooleanQuery::new(any)),
-                                b * B_FUZZY,
-                            )),
-                        ));
+                        alts.push(Node::Const {
+                            child: Box::new(Node::Any(any)),
+                            score: b * B_FUZZY,
+                        });
                     }
                 }
             }
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alts))));
+            clauses.push(Node::Any(alts));
         }
         // Synonyms: one OR-group per matching set.
         let norm_q = analysis::normalize_str(q);
         for set in synonyms.matching(&norm_q, locale) {
-            let mut alts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             // Each term was analysed once, when the set was loaded.
-            for seq in set.chains() {
-                if !seq.is_empty() {
-                    alts.push((Occur::Should, self.seq_query(seq, B_SYNONYM)));
-                }
-            }
+            let alts: Vec<Node> = set
+                .chains()
+                .iter()
+                .filter(|seq| !seq.is_empty())
+                .map(|seq| self.seq_node(&mut plan, seq, B_SYNONYM))
+                .collect();
             if !alts.is_empty() {
-                clauses.push((Occur::Should, Box::new(BooleanQuery::new(alts))));
+                clauses.push(Node::Any(alts));
             }
         }
         // The whole query as a phrase in title / questions ranks above scattered terms.
         let seq = analysis::chain(&toks);
         if seq.len() >= 2 {
             for (field, b) in [(f.title, B_TITLE), (f.questions, B_QUESTIONS)] {
-                let pq = PhraseQuery::new_with_offset(
-                    seq.iter()
-                        .map(|(o, t)| (*o, Term::from_field_text(field, t)))
-                        .collect(),
-                );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(pq), b * B_PHRASE)),
-                ));
+                clauses.push(plan.tree.bonus_leaf(field, seq.clone(), b * B_PHRASE));
             }
         }
         // CJK bigrams: robust to segmentation differences in colloquial queries.
@@ -714,19 +687,15 @@ impl SearchIndex {
             if STOPWORDS.contains(&g.text) || !seen_grams.insert(g.text.clone()) {
                 continue;
             }
-            let tq = TermQuery::new(
-                Term::from_field_text(f.grams, &g.text),
-                IndexRecordOption::WithFreqs,
-            );
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(tq), B_GRAMS)),
-            ));
+            plan.first_pass(f.grams, &g.text, B_GRAMS);
+            clauses.push(plan.tree.leaf(f.grams, vec![(0, g.text)], B_GRAMS));
         }
         if clauses.is_empty() {
             return None;
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        plan.root = Node::Any(clauses);
+        plan.derive_match_set(f);
+        Some(plan)
     }
 
     fn filters(
@@ -787,6 +756,11 @@ impl SearchIndex {
 
     /// Searches. Never fails on user input: any text is searched as plain text; a query with
     /// no searchable token (only punctuation) returns nothing, an empty one lists by filters.
+    ///
+    /// Per segment: the exact match set is built as a bitset ([`docsets`]), which gives the
+    /// total and the facet counts; block-max WAND over a flat term query picks the best
+    /// candidates inside it; the full scoring query then scores only those candidates, so the
+    /// scores (and the bot's confidence derived from them) are those of the full query.
     pub fn search(
         &self,
         req: &SearchRequest,
@@ -795,10 +769,10 @@ impl SearchIndex {
         let f = self.inner.fields;
         let searcher = self.inner.reader.searcher();
         let q = req.q.trim();
-        let text = if q.is_empty() {
+        let plan = if q.is_empty() {
             None
         } else {
-            match self.text_query(&searcher, q, req.locale.as_ref(), synonyms) {
+            match self.plan_query(&searcher, q, req.locale.as_ref(), synonyms) {
                 Some(t) => Some(t),
                 None => {
                     return Ok(SearchResponse {
@@ -809,50 +783,80 @@ impl SearchIndex {
                 }
             }
         };
-        let filters = self.filters(
-            req.locale.as_ref(),
-            req.article_type.as_deref(),
-            req.category.as_deref(),
-            &req.tags,
-            req.scope,
-            req.now,
-        );
-        let scoring_query: Box<dyn Query> = match &text {
-            Some(t) => t.box_clone(),
-            None => Box::new(EmptyQuery),
-        };
-        let query = Self::combine(text, filters);
+        let filter = Filter::new(f, req);
         let limit = req.limit.min(MAX_LIMIT);
         let offset = req.offset.min(100_000);
-        let top = TopDocs::with_limit(limit.max(1))
-            .and_offset(offset)
-            .tweak_score(move |seg: &SegmentReader| {
-                let helpful = seg
-                    .fast_fields()
-                    .f64("helpful")
-                    .ok()
-                    .map(|c| c.first_or_default_col(0.5));
-                move |doc: DocId, score: Score| {
-                    let h = helpful.as_ref().map_or(0.5, |c| c.get_val(doc)) as f32;
-                    // A tie-break: at most ±2.5 %.
-                    score * (1.0 + 0.05 * (h - 0.5))
-                }
-            });
-        let facet_collector = FacetCollector {
-            fields: ["type", "category_path", "tags", "locale"],
+        let wanted = offset + limit;
+        let window = (wanted * RESCORE_FACTOR).max(RESCORE_MIN);
+        let scoring = EnableScoring::enabled_from_searcher(&searcher);
+        let weights = match &plan {
+            Some(p) if wanted > 0 => {
+                Some((p.first_pass_weights(&searcher)?, p.tree.weights(scoring)?))
+            }
+            _ => None,
         };
-        let (total, top, facets) = searcher.search(&*query, &(Count, top, facet_collector))?;
-        let top: Vec<(Score, DocAddress)> = if limit == 0 { Vec::new() } else { top };
-
-        let mut gens = Vec::new();
-        if !top.is_empty() && q.chars().any(char::is_alphanumeric) {
-            for field in [f.title, f.summary, f.body] {
-                if let Ok(mut g) = SnippetGenerator::create(&searcher, &*scoring_query, field) {
-                    g.set_max_num_chars(160);
-                    gens.push((field, g));
+        let facet_fields = [f.article_type, f.category_path, f.tags, f.locale];
+        let mut facet_counts: [BTreeMap<String, u64>; 4] = Default::default();
+        let mut total = 0;
+        let mut ranked: Vec<(Score, DocAddress)> = Vec::new();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let matched = self.match_set(&searcher, seg, plan.as_ref(), &filter)?;
+            let n = matched.count_ones(..);
+            if n == 0 {
+                continue;
+            }
+            total += n;
+            for (field, counts) in facet_fields.iter().zip(facet_counts.iter_mut()) {
+                self.inner
+                    .docsets
+                    .facets(seg, *field)?
+                    .count(&matched, counts);
+            }
+            if wanted == 0 {
+                continue;
+            }
+            let helpful = seg
+                .fast_fields()
+                .f64("helpful")
+                .ok()
+                .map(|c| c.first_or_default_col(0.5));
+            // A tie-break: at most ±2.5 %.
+            let tweak = |doc: DocId, score: Score| -> Score {
+                let h = helpful.as_ref().map_or(0.5, |c| c.get_val(doc)) as f32;
+                score * (1.0 + 0.05 * (h - 0.5))
+            };
+            let seg_ord = ord as u32;
+            match (&weights, &plan) {
+                (Some((first_pass, leaf_weights)), Some(p)) => {
+                    let candidates = if n <= RESCORE_ALL {
+                        matched.ones().map(|d| d as DocId).collect()
+                    } else {
+                        self.best_candidates(seg, p, first_pass, &matched, window)?
+                    };
+                    let scores = p.tree.score(&p.root, leaf_weights, seg, &candidates)?;
+                    for (doc, score) in candidates.into_iter().zip(scores) {
+                        if let Some(score) = score {
+                            ranked.push((tweak(doc, score), DocAddress::new(seg_ord, doc)));
+                        }
+                    }
+                }
+                _ => {
+                    for doc in matched.ones() {
+                        let doc = doc as DocId;
+                        ranked.push((tweak(doc, 1.0), DocAddress::new(seg_ord, doc)));
+                    }
                 }
             }
         }
+        // Best first; equal scores in index order, as tantivy's TopDocs orders them.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let top: Vec<(Score, DocAddress)> = ranked.into_iter().skip(offset).take(limit).collect();
+        let facets = FacetsFruit(facet_counts.into_iter().collect()).into();
+
+        let highlighter = plan
+            .as_ref()
+            .filter(|_| !top.is_empty() && q.chars().any(char::is_alphanumeric))
+            .and_then(|p| Highlighter::new(p.highlight_terms(f)));
         let now_ms = req.now.timestamp_millis();
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
@@ -872,14 +876,11 @@ impl SearchIndex {
             let eff = i(f.effective_from, i64::MIN);
             let exp = i(f.expires_at, i64::MAX);
             let mut highlights = Vec::new();
-            for (field, g) in &gens {
-                let text = s(*field);
-                if text.is_empty() {
-                    continue;
-                }
-                let snip = g.snippet(&text);
-                if !snip.highlighted().is_empty() {
-                    highlights.push(render_snippet(snip.fragment(), snip.highlighted()));
+            if let Some(h) = &highlighter {
+                for field in [f.stored_title, f.stored_summary, f.stored_body] {
+                    if let Some(fragment) = h.fragment(&s(field)) {
+                        highlights.push(fragment);
+                    }
                 }
             }
             let category = Some(s(f.category)).filter(|c| !c.is_empty());
@@ -888,7 +889,7 @@ impl SearchIndex {
                 article_id: id,
                 slug: s(f.slug),
                 locale: s(f.locale).parse().unwrap_or_else(|_| Locale::en()),
-                title: s(f.title),
+                title: s(f.stored_title),
                 article_type: s(f.article_type),
                 score,
                 highlights,
@@ -901,8 +902,75 @@ impl SearchIndex {
         Ok(SearchResponse {
             total,
             hits,
-            facets: facets.into(),
+            facets,
         })
+    }
+
+    /// The documents of one segment that match the query text (all of them when there is
+    /// none) and pass the filters, deleted documents excluded.
+    fn match_set(
+        &self,
+        searcher: &Searcher,
+        seg: &SegmentReader,
+        plan: Option<&QueryPlan>,
+        filter: &Filter<'_>,
+    ) -> Result<FixedBitSet, SearchError> {
+        let cache = &self.inner.docsets;
+        let mut matched = FixedBitSet::with_capacity(seg.max_doc() as usize);
+        if let Some(plan) = plan {
+            for (field, term) in &plan.terms {
+                cache.union_term(seg, *field, term, &mut matched)?;
+            }
+            for (field, phrase) in &plan.phrases {
+                cache.union_phrase(searcher, seg, *field, phrase, &mut matched)?;
+            }
+        } else {
+            matched.insert_range(..);
+        }
+        matched.intersect_with(&*cache.alive(seg)?);
+        for (field, value) in &filter.terms {
+            if matched.is_clear() {
+                break;
+            }
+            matched.intersect_with(&*cache.term_bits(seg, *field, value)?);
+        }
+        if let Some(now_ms) = filter.public_at {
+            matched.intersect_with(&*cache.visible_to_public(seg, now_ms)?);
+        }
+        Ok(matched)
+    }
+
+    /// The `k` documents of `matched` that score best in the first pass: BM25F (the
+    /// `weighted` field) plus CJK bigrams, term at a time over cached impacts. In doc order.
+    fn best_candidates(
+        &self,
+        seg: &SegmentReader,
+        plan: &QueryPlan,
+        weights: &[f32],
+        matched: &FixedBitSet,
+        k: usize,
+    ) -> Result<Vec<DocId>, SearchError> {
+        let mut acc = vec![0f32; seg.max_doc() as usize];
+        for ((field, term, _), w) in plan.rank.iter().zip(weights) {
+            if let Some(impacts) = self.inner.docsets.impacts(seg, *field, term)? {
+                impacts.add_to(*w, &mut acc);
+            }
+        }
+        // A max-heap under `Candidate`'s reversed order: its top is the weakest kept one.
+        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(k + 1);
+        for doc in matched.ones() {
+            let score = acc[doc];
+            if heap.len() == k && heap.peek().is_some_and(|c| score <= c.0) {
+                continue;
+            }
+            heap.push(Candidate(score, doc as DocId));
+            if heap.len() > k {
+                heap.pop();
+            }
+        }
+        let mut docs: Vec<DocId> = heap.into_iter().map(|c| c.1).collect();
+        docs.sort_unstable();
+        Ok(docs)
     }
 
     /// Title completions for a prefix: the title itself, any word start in it, or the pinyin
@@ -958,7 +1026,7 @@ impl SearchIndex {
                     .to_string()
             };
             let id = ArticleId(doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0));
-            let title = s(f.title);
+            let title = s(f.stored_title);
             // Titles that start with the key first, then shorter titles.
             let starts = analysis::normalize_str(&title)
                 .chars()
@@ -984,6 +1052,285 @@ impl SearchIndex {
         }
         out.sort_by_key(|a| (a.0, a.1));
         Ok(out.into_iter().take(want).map(|(_, _, s)| s).collect())
+    }
+}
+
+/// Field weights of the `weighted` field: how many times each field's words are repeated.
+/// The same order as [`B_TITLE`]…[`B_BODY`] (integers: a repetition count).
+const W_TITLE: usize = 5;
+const W_QUESTIONS: usize = 4;
+const W_TAGS: usize = 3;
+const W_SUMMARY: usize = 2;
+const W_FIELDS: usize = 2;
+const W_BODY: usize = 1;
+
+/// The index documents of `docs`, analysed on several threads when there are many (a
+/// reindex): the analysis (jieba, folding, stemming) is most of the cost of indexing.
+fn build_documents(f: Fields, docs: &[SearchDoc]) -> Vec<TantivyDocument> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if docs.len() < 64 || threads < 2 {
+        let mut a = analysis::omni_analyzer();
+        return docs.iter().map(|d| to_document(f, d, &mut a)).collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut a = analysis::omni_analyzer();
+                    part.iter()
+                        .map(|d| to_document(f, d, &mut a))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                // A panic in the analyser is a bug; re-raise it on the caller's thread.
+                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+            .collect()
+    })
+}
+
+fn to_document(f: Fields, d: &SearchDoc, analyzer: &mut TextAnalyzer) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_i64(f.id, d.id.0);
+    doc.add_i64(f.revision, i64::from(d.revision));
+    doc.add_text(f.slug, &d.slug);
+    doc.add_text(f.locale, d.locale.as_str());
+    doc.add_text(f.article_type, &d.article_type);
+    if let Some(cat) = d
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        doc.add_text(f.category, cat);
+        for p in category_prefixes(cat) {
+            doc.add_text(f.category_path, &p);
+        }
+    }
+    for t in &d.tags {
+        doc.add_text(f.tags, t);
+    }
+    doc.add_text(f.audience, d.audience.as_str());
+    doc.add_u64(f.audience_code, u64::from(d.audience != Audience::Public));
+    doc.add_i64(
+        f.effective_from,
+        d.effective_from.map_or(i64::MIN, |t| t.timestamp_millis()),
+    );
+    doc.add_i64(
+        f.expires_at,
+        d.expires_at.map_or(i64::MAX, |t| t.timestamp_millis()),
+    );
+    doc.add_i64(f.updated_at, d.updated_at.timestamp_millis());
+    let helpful = if d.helpful.is_finite() {
+        d.helpful.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    doc.add_f64(f.helpful, f64::from(helpful));
+    doc.add_text(f.stored_title, &d.title);
+    doc.add_text(f.stored_summary, &d.summary);
+    doc.add_text(f.stored_body, &d.body_text);
+    // Each text is analysed once; its tokens feed its own field and, repeated by the field's
+    // weight, the `weighted` field.
+    let mut add = |field: Field, weight: usize, text: &str, doc: &mut TantivyDocument| {
+        let tokens = analysis::run(analyzer, text);
+        for _ in 0..weight {
+            doc.add_pre_tokenized_text(
+                f.weighted,
+                PreTokenizedString {
+                    text: String::new(),
+                    tokens: tokens.clone(),
+                },
+            );
+        }
+        doc.add_pre_tokenized_text(
+            field,
+            PreTokenizedString {
+                text: String::new(),
+                tokens,
+            },
+        );
+    };
+    add(f.title, W_TITLE, &d.title, &mut doc);
+    for q in &d.questions {
+        add(f.questions, W_QUESTIONS, q, &mut doc);
+    }
+    add(f.summary, W_SUMMARY, &d.summary, &mut doc);
+    add(f.fields_text, W_FIELDS, &d.fields_text, &mut doc);
+    for t in &d.tags {
+        add(f.tags_text, W_TAGS, t, &mut doc);
+    }
+    add(f.body, W_BODY, &d.body_text, &mut doc);
+    doc.add_text(f.grams, &d.title);
+    for q in &d.questions {
+        doc.add_text(f.grams, q);
+    }
+    doc.add_text(f.grams, &d.summary);
+    for key in suggest_keys(&d.title) {
+        doc.add_text(f.suggest, &key);
+    }
+    doc
+}
+
+/// What a search derives from its text: the scoring model, what admits a document to the
+/// match set, and a flat term query that ranks candidates cheaply. All three come from one
+/// pass over the query, so they cannot disagree.
+struct QueryPlan {
+    tree: ScoreTree,
+    root: Node,
+    /// A document containing any of these (field, term) matches.
+    terms: Vec<(Field, String)>,
+    /// A document containing any of these phrases (multi-word synonyms) matches.
+    phrases: Vec<(Field, Vec<(usize, String)>)>,
+    /// First-pass ranking: (field, term, boost), on the `weighted` and `grams` fields.
+    rank: Vec<(Field, String, f32)>,
+}
+
+impl Default for QueryPlan {
+    fn default() -> Self {
+        QueryPlan {
+            tree: ScoreTree::default(),
+            root: Node::Any(Vec::new()),
+            terms: Vec::new(),
+            phrases: Vec::new(),
+            rank: Vec::new(),
+        }
+    }
+}
+
+impl QueryPlan {
+    fn first_pass(&mut self, field: Field, term: &str, boost: f32) {
+        match self
+            .rank
+            .iter_mut()
+            .find(|(f, t, _)| *f == field && t == term)
+        {
+            Some(r) => r.2 = r.2.max(boost),
+            None => self.rank.push((field, term.to_string(), boost)),
+        }
+    }
+
+    /// The match set from the scoring model's leaves. A term leaf on a text field is looked up
+    /// in `weighted`, whose posting list is the union of the text fields' lists for that term.
+    fn derive_match_set(&mut self, f: Fields) {
+        let text_fields = [
+            f.title,
+            f.questions,
+            f.summary,
+            f.fields_text,
+            f.tags_text,
+            f.body,
+        ];
+        for leaf in self.tree.leaves.iter().filter(|l| l.admits) {
+            if let [(_, term)] = leaf.terms.as_slice() {
+                let field = if text_fields.contains(&leaf.field) {
+                    f.weighted
+                } else {
+                    leaf.field
+                };
+                if !self.terms.iter().any(|(x, t)| *x == field && t == term) {
+                    self.terms.push((field, term.clone()));
+                }
+            } else if !self
+                .phrases
+                .iter()
+                .any(|(x, p)| *x == leaf.field && *p == leaf.terms)
+            {
+                self.phrases.push((leaf.field, leaf.terms.clone()));
+            }
+        }
+    }
+
+    /// The words to mark in highlights: every term of the text fields' leaves.
+    fn highlight_terms(&self, f: Fields) -> impl Iterator<Item = &str> {
+        let text_fields = [
+            f.title,
+            f.questions,
+            f.summary,
+            f.fields_text,
+            f.tags_text,
+            f.body,
+        ];
+        self.tree
+            .leaves
+            .iter()
+            .filter(move |l| text_fields.contains(&l.field))
+            .flat_map(|l| l.terms.iter().map(|(_, t)| t.as_str()))
+    }
+
+    /// Per first-pass term: boost × idf (over the whole index) per impact byte.
+    fn first_pass_weights(&self, searcher: &Searcher) -> Result<Vec<f32>, SearchError> {
+        let n = searcher.num_docs() as f32;
+        self.rank
+            .iter()
+            .map(|(field, term, boost)| {
+                let df = searcher.doc_freq(&Term::from_field_text(*field, term))? as f32;
+                // tantivy's BM25 idf.
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                Ok(boost * idf / docsets::IMPACT_SCALE)
+            })
+            .collect()
+    }
+}
+
+/// A search's filters: exact values of indexed string fields, and for customer channels the
+/// time at which an article must be public and valid.
+struct Filter<'a> {
+    terms: Vec<(Field, &'a str)>,
+    public_at: Option<i64>,
+}
+
+impl<'a> Filter<'a> {
+    fn new(f: Fields, req: &'a SearchRequest) -> Self {
+        let mut terms = Vec::new();
+        if let Some(l) = &req.locale {
+            terms.push((f.locale, l.as_str()));
+        }
+        if let Some(t) = &req.article_type {
+            terms.push((f.article_type, t.as_str()));
+        }
+        if let Some(c) = req
+            .category
+            .as_deref()
+            .map(|c| c.trim().trim_matches('/'))
+            .filter(|c| !c.is_empty())
+        {
+            terms.push((f.category_path, c));
+        }
+        for t in &req.tags {
+            terms.push((f.tags, t.as_str()));
+        }
+        Filter {
+            terms,
+            public_at: (req.scope == AudienceScope::Public).then(|| req.now.timestamp_millis()),
+        }
+    }
+}
+
+/// Score order for a min-heap of candidates (ties: the later document is the weaker).
+#[derive(PartialEq)]
+struct Candidate(Score, DocId);
+
+impl Eq for Candidate {}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .0
+            .total_cmp(&self.0)
+            .then_with(|| self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -1113,124 +1460,10 @@ fn escape_html(s: &str) -> String {
 
 // ----- facets -----
 
-/// Counts the values of string fast fields over the matching documents.
-struct FacetCollector {
-    fields: [&'static str; 4],
-}
-
-/// Matching documents are buffered and each facet column is read for a whole block at once
-/// (batched row-id translation and value decoding instead of one dynamic call per value).
-const FACET_BLOCK: usize = 1024;
-
-struct FacetSegment {
-    columns: Vec<Option<tantivy::columnar::StrColumn>>,
-    counts: Vec<Vec<u64>>,
-    docs: Vec<DocId>,
-    doc_scratch: Vec<DocId>,
-    rows: Vec<u32>,
-    ords: Vec<u64>,
-}
-
-impl FacetSegment {
-    fn flush(&mut self) {
-        if self.docs.is_empty() {
-            return;
-        }
-        for (col, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
-            let Some(col) = col else { continue };
-            let ords = col.ords();
-            self.doc_scratch.clear();
-            self.rows.clear();
-            ords.row_ids_for_docs(&self.docs, &mut self.doc_scratch, &mut self.rows);
-            self.ords.clear();
-            self.ords.resize(self.rows.len(), 0);
-            ords.values.get_vals(&self.rows, &mut self.ords);
-            for &ord in &self.ords {
-                if let Some(c) = counts.get_mut(ord as usize) {
-                    *c += 1;
-                }
-            }
-        }
-        self.docs.clear();
-    }
-}
-
 type FacetFruit = Vec<BTreeMap<String, u64>>;
-
-impl Collector for FacetCollector {
-    type Fruit = FacetsFruit;
-    type Child = FacetSegment;
-
-    fn for_segment(
-        &self,
-        _segment_local_id: u32,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<FacetSegment> {
-        let mut columns = Vec::new();
-        let mut counts = Vec::new();
-        for name in self.fields {
-            let col = segment.fast_fields().str(name)?;
-            counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
-            columns.push(col);
-        }
-        Ok(FacetSegment {
-            columns,
-            counts,
-            docs: Vec::with_capacity(FACET_BLOCK),
-            doc_scratch: Vec::with_capacity(FACET_BLOCK * 2),
-            rows: Vec::with_capacity(FACET_BLOCK * 2),
-            ords: Vec::with_capacity(FACET_BLOCK * 2),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<FacetsFruit>) -> tantivy::Result<FacetsFruit> {
-        let mut acc: FacetFruit = vec![BTreeMap::new(); self.fields.len()];
-        for fruit in fruits {
-            for (a, m) in acc.iter_mut().zip(fruit.0) {
-                for (k, v) in m {
-                    *a.entry(k).or_default() += v;
-                }
-            }
-        }
-        Ok(FacetsFruit(acc))
-    }
-}
 
 /// Per-field value counts (internal; turned into [`Facets`]).
 pub struct FacetsFruit(FacetFruit);
-
-impl SegmentCollector for FacetSegment {
-    type Fruit = FacetsFruit;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        self.docs.push(doc);
-        if self.docs.len() >= FACET_BLOCK {
-            self.flush();
-        }
-    }
-
-    fn harvest(mut self) -> FacetsFruit {
-        self.flush();
-        let mut out = Vec::new();
-        for (col, counts) in self.columns.iter().zip(self.counts) {
-            let mut m = BTreeMap::new();
-            if let Some(col) = col {
-                let mut s = String::new();
-                for (ord, n) in counts.into_iter().enumerate() {
-                    if n > 0 && col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
-                        m.insert(s.clone(), n);
-                    }
-                }
-            }
-            out.push(m);
-        }
-        FacetsFruit(out)
-    }
-}
 
 impl From<FacetsFruit> for Facets {
     fn from(f: FacetsFruit) -> Self {
@@ -1247,6 +1480,271 @@ impl From<FacetsFruit> for Facets {
             category: lists.next().unwrap_or_default(),
             tags: lists.next().unwrap_or_default(),
             locale: lists.next().unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The search's own machinery (bitset match sets, facet popcounts, first pass + rescoring)
+    //! against the plain tantivy query of the same model, over a generated corpus with several
+    //! segments and deletions.
+
+    use super::*;
+    use chrono::TimeZone;
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    use tantivy::collector::{Count, DocSetCollector};
+
+    const ZH: &[&str] = &[
+        "宽带",
+        "网络",
+        "光猫",
+        "套餐",
+        "流量",
+        "话费",
+        "停机",
+        "补卡",
+        "挂失",
+        "转账",
+        "密码",
+        "路由器",
+        "网速",
+        "漫游",
+        "信用卡",
+        "积分",
+        "营业厅",
+        "携号转网",
+        "寬頻",
+        "上网",
+    ];
+    const EN: &[&str] = &[
+        "broadband",
+        "internet",
+        "modem",
+        "router",
+        "password",
+        "reset",
+        "sim",
+        "card",
+        "lost",
+        "transfer",
+        "fee",
+        "roaming",
+        "bill",
+        "statement",
+        "fiber",
+        "resetting",
+    ];
+
+    fn text(rng: &mut StdRng, zh: bool, n: usize) -> String {
+        let words: Vec<&str> = (0..n)
+            .map(|_| *(if zh { ZH } else { EN }).choose(rng).unwrap())
+            .collect();
+        if zh { words.concat() } else { words.join(" ") }
+    }
+
+    fn corpus(n: usize) -> Vec<SearchDoc> {
+        let mut rng = StdRng::seed_from_u64(7);
+        let t = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap();
+        (0..n)
+            .map(|i| {
+                let zh = rng.gen_bool(0.6);
+                SearchDoc {
+                    id: ArticleId(i as i64 + 1),
+                    revision: 1,
+                    slug: format!("d{i}"),
+                    locale: if zh { Locale::zh_cn() } else { Locale::en() },
+                    article_type: ["faq", "procedure", "policy"]
+                        .choose(&mut rng)
+                        .unwrap()
+                        .to_string(),
+                    title: text(&mut rng, zh, 3),
+                    questions: (0..rng.gen_range(0..3))
+                        .map(|_| text(&mut rng, zh, 4))
+                        .collect(),
+                    summary: text(&mut rng, zh, 8),
+                    fields_text: text(&mut rng, zh, 5),
+                    body_text: text(&mut rng, zh, 30),
+                    category: Some(
+                        ["宽带/故障", "宽带/办理", "账单", "Cards/Credit"]
+                            .choose(&mut rng)
+                            .unwrap()
+                            .to_string(),
+                    ),
+                    tags: (0..rng.gen_range(0..3))
+                        .map(|_| text(&mut rng, zh, 1))
+                        .collect(),
+                    audience: if rng.gen_bool(0.15) {
+                        Audience::Internal
+                    } else {
+                        Audience::Public
+                    },
+                    effective_from: rng.gen_bool(0.05).then(|| t(2027, 1, 1)),
+                    expires_at: rng.gen_bool(0.1).then(|| t(2026, 3, 1)),
+                    updated_at: t(2026, 1, 1),
+                    helpful: rng.gen_range(0.0..1.0),
+                }
+            })
+            .collect()
+    }
+
+    fn index() -> SearchIndex {
+        let ix = SearchIndex::in_memory().unwrap();
+        let docs = corpus(3000);
+        // Several commits make several segments; the re-upserts and deletes leave deleted
+        // documents in them.
+        for (i, chunk) in docs.chunks(700).enumerate() {
+            ix.upsert(chunk).unwrap();
+            ix.commit(i as i64 + 1).unwrap();
+        }
+        ix.upsert(&docs[100..200]).unwrap();
+        for id in (300..340).map(ArticleId) {
+            ix.delete(id).unwrap();
+        }
+        ix.commit(99).unwrap();
+        assert!(ix.segment_count() > 1);
+        ix
+    }
+
+    fn requests() -> Vec<SearchRequest> {
+        let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let mut out = Vec::new();
+        for q in [
+            "宽带无法上网怎么办",
+            "宽带",
+            "寬頻網速很慢",
+            "光猫 密码 重置",
+            "携号转网",
+            "broadband modem password reset",
+            "brodband pasword",
+            "sim card lost",
+            "resetting the router",
+            "",
+            "？？",
+            "sim卡丢了",
+        ] {
+            for scope in [AudienceScope::Public, AudienceScope::Internal] {
+                out.push(SearchRequest::new(q, scope, now));
+            }
+        }
+        let mut r = SearchRequest::new("宽带 套餐", AudienceScope::Public, now);
+        r.locale = Some(Locale::zh_cn());
+        r.category = Some("宽带".into());
+        out.push(r);
+        let mut r = SearchRequest::new("router", AudienceScope::Internal, now);
+        r.article_type = Some("faq".into());
+        r.offset = 5;
+        r.limit = 20;
+        out.push(r);
+        out
+    }
+
+    /// The reference: the model's tantivy query with the filters, as one boolean query.
+    fn reference(ix: &SearchIndex, req: &SearchRequest, syn: &Synonyms) -> Option<Box<dyn Query>> {
+        let searcher = ix.inner.reader.searcher();
+        let q = req.q.trim();
+        let text = if q.is_empty() {
+            None
+        } else {
+            let plan = ix.plan_query(&searcher, q, req.locale.as_ref(), syn)?;
+            Some(plan.tree.to_query(&plan.root))
+        };
+        let filters = ix.filters(
+            req.locale.as_ref(),
+            req.article_type.as_deref(),
+            req.category.as_deref(),
+            &req.tags,
+            req.scope,
+            req.now,
+        );
+        Some(SearchIndex::combine(text, filters))
+    }
+
+    #[test]
+    fn bitsets_and_rescoring_agree_with_the_tantivy_query() {
+        let ix = index();
+        let syn = Synonyms::demo();
+        let searcher = ix.inner.reader.searcher();
+        let f = ix.inner.fields;
+        for req in requests() {
+            let got = ix.search(&req, &syn).unwrap();
+            let Some(query) = reference(&ix, &req, &syn) else {
+                assert_eq!(got.total, 0, "{:?}", req.q);
+                continue;
+            };
+            let (total, docs) = searcher.search(&*query, &(Count, DocSetCollector)).unwrap();
+            assert_eq!(got.total, total, "total of {:?} {:?}", req.q, req.scope);
+            // Facets: count the stored values of every matching document.
+            let mut want: [BTreeMap<String, u64>; 4] = Default::default();
+            for addr in &docs {
+                let d: TantivyDocument = searcher.doc(*addr).unwrap();
+                let vals = |field: Field| -> Vec<String> {
+                    d.get_all(field)
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                };
+                for (i, field) in [f.article_type, f.category, f.tags, f.locale]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let mut vs = vals(field);
+                    if field == f.category {
+                        vs = vs.iter().flat_map(|c| category_prefixes(c)).collect();
+                    }
+                    vs.sort();
+                    vs.dedup();
+                    for v in vs {
+                        *want[i].entry(v).or_default() += 1;
+                    }
+                }
+            }
+            assert_eq!(
+                got.facets,
+                Facets::from(FacetsFruit(want.into_iter().collect())),
+                "facets of {:?}",
+                req.q
+            );
+            // Every hit carries the reference score of its document, in order.
+            let top = TopDocs::with_limit(1000).tweak_score(move |seg: &SegmentReader| {
+                let helpful = seg
+                    .fast_fields()
+                    .f64("helpful")
+                    .unwrap()
+                    .first_or_default_col(0.5);
+                move |doc: DocId, score: Score| {
+                    score * (1.0 + 0.05 * (helpful.get_val(doc) as f32 - 0.5))
+                }
+            });
+            let reference = searcher.search(&*query, &top).unwrap();
+            let by_id: BTreeMap<i64, f32> = reference
+                .iter()
+                .map(|(s, a)| {
+                    let d: TantivyDocument = searcher.doc(*a).unwrap();
+                    (d.get_first(f.id).and_then(|v| v.as_i64()).unwrap(), *s)
+                })
+                .collect();
+            for h in &got.hits {
+                let want = by_id[&h.article_id.0];
+                assert!(
+                    (h.score - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "{:?}: {} vs {}",
+                    req.q,
+                    h.score,
+                    want
+                );
+            }
+            assert!(got.hits.windows(2).all(|w| w[0].score >= w[1].score));
+            if req.offset == 0
+                && let (Some(first), Some((best, _))) = (got.hits.first(), reference.first())
+            {
+                assert!(
+                    (first.score - best).abs() <= 1e-4 * best.abs().max(1.0),
+                    "best of {:?}",
+                    req.q
+                );
+            }
         }
     }
 }

@@ -110,6 +110,14 @@ pub fn normalize(orig: &str) -> Normalized {
             map.push((o, end));
             continue;
         }
+        if matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
+            // CJK unified ideographs have no compatibility decomposition and no case: NFKC
+            // and lower-casing leave them as they are (the bulk of Chinese text).
+            any_cjk = true;
+            chars.push(c);
+            map.push((o, end));
+            continue;
+        }
         for n in std::iter::once(c).nfkc() {
             for l in n.to_lowercase() {
                 any_cjk |= is_cjk(l);

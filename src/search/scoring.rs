@@ -1,0 +1,194 @@
+//! The full scoring model of a search, as a small tree this module can evaluate for a few
+//! candidate documents.
+//!
+//! The model: for each query word, the best field wins plus a tie-breaker share of the others
+//! (so a word repeated in every field of one article cannot outweigh a rarer word matched
+//! elsewhere); typo expansions score a constant per field; synonyms score like words at a
+//! lower weight; the whole query as a phrase in the title or questions adds a bonus; CJK
+//! bigrams add a little. Scores are tantivy's BM25 for each leaf, combined exactly as the
+//! equivalent tantivy query (`ScoreTree::to_query`, which the tests compare against) would.
+//!
+//! Why evaluate it here instead of running that tantivy query: a frequent word (宽带) matches
+//! most of the index, and the tantivy query would score every match through nested unions of
+//! ~50 scorers. The search instead picks a few candidates cheaply (see `search.rs`) and this
+//! module scores only those, each leaf seeking its posting list to each candidate in turn.
+
+use tantivy::query::{BoostQuery, EnableScoring, PhraseQuery, Query, TermQuery, Weight};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
+
+/// A term (one entry in `terms`) or a phrase (several, with their positions) in one field.
+pub(crate) struct Leaf {
+    pub field: Field,
+    pub terms: Vec<(usize, String)>,
+    pub boost: f32,
+    /// Whether a document matching this leaf alone belongs to the results. False for the
+    /// whole-query phrase: a document containing it contains its words, which are leaves of
+    /// their own.
+    pub admits: bool,
+}
+
+pub(crate) enum Node {
+    /// The sum of the matching children's scores (a boolean OR).
+    Any(Vec<Node>),
+    /// The best matching child's score plus `tie` times the other matching children's.
+    Best { children: Vec<Node>, tie: f32 },
+    /// `score` when the child matches, whatever its own score.
+    Const { child: Box<Node>, score: f32 },
+    /// An index into [`ScoreTree::leaves`].
+    Leaf(usize),
+}
+
+#[derive(Default)]
+pub(crate) struct ScoreTree {
+    pub leaves: Vec<Leaf>,
+}
+
+/// One leaf's score per candidate; `NaN` where the leaf does not match.
+struct LeafScores<'a> {
+    scores: &'a [f32],
+    candidates: usize,
+}
+
+impl LeafScores<'_> {
+    fn get(&self, leaf: usize, candidate: usize) -> Option<Score> {
+        let s = self.scores[leaf * self.candidates + candidate];
+        (!s.is_nan()).then_some(s)
+    }
+}
+
+impl ScoreTree {
+    /// Adds a leaf and returns the node that refers to it.
+    pub fn leaf(&mut self, field: Field, terms: Vec<(usize, String)>, boost: f32) -> Node {
+        self.leaves.push(Leaf {
+            field,
+            terms,
+            boost,
+            admits: true,
+        });
+        Node::Leaf(self.leaves.len() - 1)
+    }
+
+    /// Adds a leaf whose matches are already admitted by other leaves (see [`Leaf::admits`]).
+    pub fn bonus_leaf(&mut self, field: Field, terms: Vec<(usize, String)>, boost: f32) -> Node {
+        let node = self.leaf(field, terms, boost);
+        if let Some(l) = self.leaves.last_mut() {
+            l.admits = false;
+        }
+        node
+    }
+
+    fn leaf_query(leaf: &Leaf) -> Box<dyn Query> {
+        let q: Box<dyn Query> = if leaf.terms.len() == 1 {
+            Box::new(TermQuery::new(
+                Term::from_field_text(leaf.field, &leaf.terms[0].1),
+                IndexRecordOption::WithFreqs,
+            ))
+        } else {
+            Box::new(PhraseQuery::new_with_offset(
+                leaf.terms
+                    .iter()
+                    .map(|(o, t)| (*o, Term::from_field_text(leaf.field, t)))
+                    .collect(),
+            ))
+        };
+        Box::new(BoostQuery::new(q, leaf.boost))
+    }
+
+    /// The equivalent tantivy query: the same matches and the same scores (the reference the
+    /// tests hold the evaluation above to).
+    #[cfg(test)]
+    pub fn to_query(&self, node: &Node) -> Box<dyn Query> {
+        use tantivy::query::{BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur};
+        match node {
+            Node::Any(children) => Box::new(BooleanQuery::new(
+                children
+                    .iter()
+                    .map(|c| (Occur::Should, self.to_query(c)))
+                    .collect(),
+            )),
+            Node::Best { children, tie } => Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                children.iter().map(|c| self.to_query(c)).collect(),
+                *tie,
+            )),
+            Node::Const { child, score } => {
+                Box::new(ConstScoreQuery::new(self.to_query(child), *score))
+            }
+            Node::Leaf(i) => Self::leaf_query(&self.leaves[*i]),
+        }
+    }
+
+    /// One weight per leaf, in leaf order (BM25 statistics over the whole searcher).
+    pub fn weights(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Vec<Box<dyn Weight>>> {
+        self.leaves
+            .iter()
+            .map(|l| Self::leaf_query(l).weight(scoring))
+            .collect()
+    }
+
+    /// The score of each candidate (ascending doc ids of one segment) under `root`, `None`
+    /// for a candidate the model does not match.
+    pub fn score(
+        &self,
+        root: &Node,
+        weights: &[Box<dyn Weight>],
+        seg: &SegmentReader,
+        candidates: &[DocId],
+    ) -> tantivy::Result<Vec<Option<Score>>> {
+        let n = candidates.len();
+        let mut scores = vec![f32::NAN; weights.len() * n];
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        for (i, weight) in weights.iter().enumerate() {
+            let mut scorer = weight.scorer(seg, 1.0)?;
+            for (j, &doc) in candidates.iter().enumerate() {
+                let mut at = scorer.doc();
+                if at < doc {
+                    at = scorer.seek(doc);
+                }
+                if at == TERMINATED {
+                    break;
+                }
+                if at == doc {
+                    scores[i * n + j] = scorer.score();
+                }
+            }
+        }
+        let table = LeafScores {
+            scores: &scores,
+            candidates: n,
+        };
+        Ok((0..n).map(|j| eval(root, &table, j)).collect())
+    }
+}
+
+/// Combines leaf scores the way tantivy's scorers do: children in order, sums from 0.
+fn eval(node: &Node, table: &LeafScores<'_>, j: usize) -> Option<Score> {
+    match node {
+        Node::Leaf(i) => table.get(*i, j),
+        Node::Any(children) => {
+            let mut sum: Score = 0.0;
+            let mut any = false;
+            for c in children {
+                if let Some(s) = eval(c, table, j) {
+                    sum += s;
+                    any = true;
+                }
+            }
+            any.then_some(sum)
+        }
+        Node::Best { children, tie } => {
+            let (mut max, mut sum, mut any) = (Score::MIN, 0.0, false);
+            for c in children {
+                if let Some(s) = eval(c, table, j) {
+                    max = max.max(s);
+                    sum += s;
+                    any = true;
+                }
+            }
+            any.then(|| max + (sum - max) * tie)
+        }
+        Node::Const { child, score } => eval(child, table, j).map(|_| *score),
+    }
+}
