@@ -5,7 +5,8 @@
 //! defence (see [`Sanitizer`]). Raw HTML from the source is dropped with a warning.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 
 use crate::content::doc::{Align, Block, CalloutKind, Doc, Inline, List, Scope, Table};
@@ -170,9 +171,45 @@ impl Sanitizer {
     }
 
     pub fn clean(&self, html: &str) -> String {
-        self.builder.clean(html).to_string()
+        let mut out = Vec::with_capacity(html.len() + html.len() / 8 + 64);
+        // Writing into a Vec cannot fail, and html5ever writes UTF-8 only.
+        let _ = self.builder.clean(html).write_to(&mut out);
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Cleans several fragments with one ammonia pass, joined by [`PART_MARK`] and cut
+    /// apart again afterwards.
+    ///
+    /// Each part must be a run of whole blocks as [`Writer`] writes them: complete,
+    /// balanced elements with nothing left open. html5ever then builds each part's
+    /// nodes independently of its neighbours, and ammonia cleans and serialises node by
+    /// node, so the clean parts are exactly what cleaning each part alone gives (debug
+    /// builds check this on every render, see [`web_agent_body`]). Should the marker
+    /// count ever not match, the parts are cleaned one by one.
+    fn clean_parts(&self, parts: &[&str]) -> Vec<String> {
+        let len = parts.iter().map(|p| p.len() + PART_MARK.len()).sum();
+        let mut joined = String::with_capacity(len);
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                joined.push_str(PART_MARK);
+            }
+            joined.push_str(p);
+        }
+        let clean = self.clean(&joined);
+        let pieces: Vec<&str> = clean.split(PART_MARK).collect();
+        if pieces.len() == parts.len() {
+            pieces.into_iter().map(str::to_string).collect()
+        } else {
+            parts.iter().map(|p| self.clean(p)).collect()
+        }
     }
 }
+
+/// Separates the parts of [`Sanitizer::clean_parts`]. The writer never emits `<abbr>`,
+/// and the string cannot come out of content: in serialised HTML a text never holds a
+/// raw `<`, and an attribute value never a raw `"` (so neither can hold `=""`).
+const PART_MARK: &str = "<abbr lang=\"\"></abbr>";
 
 fn warn(warnings: &mut Vec<RenderWarning>, code: &str, message: String) {
     if !warnings
@@ -519,7 +556,152 @@ pub fn doc_to_html_with(
     channel: Channel,
 ) -> (String, Vec<RenderWarning>) {
     let (html, warnings) = doc_to_html_unsanitized(doc, input, channel);
-    (sanitizer.clean(&html), warnings)
+    let clean = match channel {
+        Channel::Web | Channel::Agent => web_agent_body(sanitizer, &html, doc, input, channel),
+        _ => sanitizer.clean(&html),
+    };
+    (clean, warnings)
+}
+
+/// How many raw -> clean bodies each thread remembers (a publish renders the web and
+/// the agent channel of one article right after each other).
+const CLEANED_ENTRIES: usize = 4;
+
+thread_local! {
+    /// Bodies this thread sanitised lately, as (raw HTML, clean HTML). Cleaning is a pure
+    /// function of the raw HTML (every [`Sanitizer`] has the one configuration), so a hit
+    /// is exactly what cleaning again would give, whichever article it came from.
+    static CLEANED: RefCell<VecDeque<(String, String)>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// The clean body of the web or agent channel, `raw` being its unsanitised HTML.
+///
+/// The web page and the agent panel show the same blocks but for `::: internal` ones
+/// (and channel-scoped blocks and snippet variants), so one ammonia pass cleans both:
+/// the blocks the two channels write alike once, the others in each channel's form. The
+/// other channel's clean body is remembered for its render ([`CLEANED`]).
+fn web_agent_body(
+    sanitizer: &Sanitizer,
+    raw: &str,
+    doc: &Doc,
+    input: &RenderInput<'_>,
+    channel: Channel,
+) -> String {
+    let remembered = CLEANED.with_borrow(|c| {
+        c.iter()
+            .find(|(r, _)| r == raw)
+            .map(|(_, clean)| clean.clone())
+    });
+    let clean = match remembered {
+        Some(clean) => clean,
+        None => {
+            let both = BothBodies::write(doc, input);
+            let [web, agent] = both.clean(sanitizer);
+            let mine = if channel == Channel::Web {
+                &web
+            } else {
+                &agent
+            };
+            let mine = mine.clone();
+            CLEANED.with_borrow_mut(|c| {
+                for entry in [(both.web.out, web), (both.agent.out, agent)] {
+                    if c.len() == CLEANED_ENTRIES {
+                        c.pop_front();
+                    }
+                    c.push_back(entry);
+                }
+            });
+            mine
+        }
+    };
+    debug_assert_eq!(
+        clean,
+        sanitizer.clean(raw),
+        "one-pass cleaning must equal cleaning alone"
+    );
+    clean
+}
+
+/// The raw bodies of the web and the agent channel, with where each top-level block ends
+/// in each.
+struct BothBodies<'i, 'a> {
+    web: Writer<'i, 'a>,
+    agent: Writer<'i, 'a>,
+    /// Per top-level block: its end in `web.out` and in `agent.out`.
+    ends: Vec<(usize, usize)>,
+}
+
+/// Which channels a part of [`BothBodies::clean`] belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Both,
+    Web,
+    Agent,
+}
+
+impl<'i, 'a> BothBodies<'i, 'a> {
+    fn write(doc: &Doc, input: &'i RenderInput<'a>) -> Self {
+        let mut both = BothBodies {
+            web: new_writer(input, Channel::Web),
+            agent: new_writer(input, Channel::Agent),
+            ends: Vec::with_capacity(doc.blocks.len()),
+        };
+        for b in &doc.blocks {
+            both.web.block(b);
+            both.agent.block(b);
+            both.ends.push((both.web.out.len(), both.agent.out.len()));
+        }
+        both
+    }
+
+    /// Both bodies cleaned in one pass: `[web, agent]`.
+    fn clean(&self, sanitizer: &Sanitizer) -> [String; 2] {
+        // A block both channels write alike is cleaned once, a block they write
+        // differently once in each form (either may be empty: a block one channel does
+        // not show). `Both` and `Web` ranges are into the web body, `Agent` ones into the
+        // agent body; a run of adjacent blocks of one kind is one part.
+        let mut parts: Vec<(Who, std::ops::Range<usize>)> = Vec::new();
+        let mut push = |who: Who, range: std::ops::Range<usize>| {
+            if range.is_empty() {
+                return;
+            }
+            match parts.last_mut() {
+                Some((last, run)) if *last == who && run.end == range.start => run.end = range.end,
+                _ => parts.push((who, range)),
+            }
+        };
+        let (mut w0, mut a0) = (0, 0);
+        for &(w1, a1) in &self.ends {
+            if self.web.out[w0..w1] == self.agent.out[a0..a1] {
+                push(Who::Both, w0..w1);
+            } else {
+                push(Who::Web, w0..w1);
+                push(Who::Agent, a0..a1);
+            }
+            (w0, a0) = (w1, a1);
+        }
+        let texts: Vec<&str> = parts
+            .iter()
+            .map(|(who, r)| match who {
+                Who::Agent => &self.agent.out[r.clone()],
+                Who::Both | Who::Web => &self.web.out[r.clone()],
+            })
+            .collect();
+        let clean = sanitizer.clean_parts(&texts);
+        let mut out = [
+            String::with_capacity(self.web.out.len()),
+            String::with_capacity(self.agent.out.len()),
+        ];
+        for ((who, _), c) in parts.iter().zip(&clean) {
+            if *who != Who::Agent {
+                out[0].push_str(c);
+            }
+            if *who != Who::Web {
+                out[1].push_str(c);
+            }
+        }
+        out
+    }
 }
 
 /// Inline content (e.g. a field value with snippet references) as escaped HTML.
