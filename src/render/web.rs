@@ -20,6 +20,8 @@ use crate::domain::{Audience, Channel, ValidityStatus};
 use super::html::{self, Sanitizer};
 use super::{RenderError, RenderInput, RenderWarning, Renderer, Rendition};
 
+mod native;
+
 /// Article types with their own template; anything else uses `policy.html` (plain Article).
 const TYPES: [&str; 5] = [
     "faq",
@@ -69,6 +71,8 @@ const NOT_CONTENT: [&str; 8] = [
 /// The web renderer. Cheap to share: build once, render many.
 pub struct WebRenderer {
     tera: tera::Tera,
+    /// The templates that [`native`] can run without Tera (all the bundled ones), by name.
+    native: BTreeMap<String, Vec<native::Node>>,
     sanitizer: Sanitizer,
 }
 
@@ -131,10 +135,11 @@ impl WebRenderer {
     fn from_templates(
         sources: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, RenderError> {
+        let sources: BTreeMap<String, String> = sources.into_iter().collect();
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html"]);
         tera.set_escape_fn(html::escape);
-        tera.add_raw_templates(sources)
+        tera.add_raw_templates(sources.clone())
             .map_err(|e| template_error("templates/web", e))?;
         for t in TYPES {
             let name = format!("{t}.html");
@@ -147,6 +152,7 @@ impl WebRenderer {
         }
         Ok(WebRenderer {
             tera,
+            native: native::compile(&sources),
             sanitizer: Sanitizer::new(),
         })
     }
@@ -162,12 +168,23 @@ impl WebRenderer {
         } else {
             "policy.html".to_string()
         };
-        let ctx = tera::Context::from_serialize(&page).map_err(|e| template_error(&template, e))?;
-        let body = self
-            .tera
-            .render(&template, &ctx)
-            .map_err(|e| template_error(&template, e))?;
-        Ok((body, warnings))
+        // The page's static markup is about 2 kB besides the body.
+        let capacity = page.body_html.len() + 4096;
+        if let Some(body) = self
+            .native
+            .get(&template)
+            .and_then(|nodes| native::render(nodes, &page, capacity))
+        {
+            return Ok((body, warnings));
+        }
+        Ok((self.render_with_tera(&template, &page)?, warnings))
+    }
+
+    fn render_with_tera(&self, template: &str, page: &Page) -> Result<String, RenderError> {
+        let ctx = tera::Context::from_serialize(page).map_err(|e| template_error(template, e))?;
+        self.tera
+            .render(template, &ctx)
+            .map_err(|e| template_error(template, e))
     }
 }
 
@@ -641,6 +658,125 @@ mod tests {
     fn bundled_templates_compile() {
         WebRenderer::new().unwrap();
         WebRenderer::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/web")).unwrap();
+    }
+
+    /// Pages of the bench corpus in every article type, with the fields each type's
+    /// template shows (as text and as lists), specials in titles, a validity notice,
+    /// related articles and translations: the native runner gives Tera's bytes.
+    #[test]
+    fn native_equals_tera() {
+        use crate::render::{RelatedLink, SiteSettings, TranslationLink, corpus};
+        let r = WebRenderer::new().unwrap();
+        for t in TYPES {
+            assert!(
+                r.native.contains_key(&format!("{t}.html")),
+                "{t}.html runs natively"
+            );
+        }
+        let schemas = crate::schema::SchemaSet::bundled().unwrap();
+        let site = SiteSettings::default();
+        let now = DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = corpus::generate(20);
+        for (i, base) in c.views.iter().enumerate() {
+            let doc = crate::content::parse_body(&c.bodies[i], 1).unwrap().doc;
+            for variant in 0..4 {
+                let mut a = base.clone();
+                let f = &mut a.fields;
+                match variant {
+                    1 => {
+                        for (k, v) in [
+                            (
+                                "regions",
+                                json!(["华北", "<b>x</b> {{snippet:hotline}}", " "]),
+                            ),
+                            ("products", json!(["宽带"])),
+                            ("policy_number", json!("P-1 & \"2\"")),
+                            ("prerequisites", json!(["身份证", "SIM"])),
+                            ("issue", json!("断网 <i>")),
+                            ("environment", json!("光猫")),
+                            ("cause", json!("欠费")),
+                            ("question", json!("另一个问题？")),
+                        ] {
+                            f.insert(k.into(), v);
+                        }
+                    }
+                    2 => {
+                        a.title = format!("{} <script>&\"'", a.title);
+                        a.validity.expires_at = Some(now - chrono::Duration::days(1));
+                        f.insert("policy_number".into(), json!(["a", "b"]));
+                        f.insert("issue".into(), json!(["x"]));
+                        f.insert("summary".into(), json!(""));
+                        a.related = vec![RelatedLink {
+                            id: crate::domain::ArticleId(7),
+                            slug: "r".into(),
+                            title: "R & <r>".into(),
+                            audience: Audience::Public,
+                        }];
+                        a.translations = vec![TranslationLink {
+                            locale: crate::domain::Locale::en(),
+                            slug: "t".into(),
+                            title: "T".into(),
+                        }];
+                    }
+                    3 => {
+                        f.insert("regions".into(), json!([]));
+                        f.insert("prerequisites".into(), json!(["", " "]));
+                        a.category = None;
+                    }
+                    _ => {}
+                }
+                let input = RenderInput {
+                    article: &a,
+                    schema: schemas.get(&a.article_type).unwrap(),
+                    doc: &doc,
+                    snippets: &c.snippets_zh,
+                    site: &site,
+                    now,
+                };
+                let (page, _) = build_page(&r.sanitizer, &input);
+                let template = format!("{}.html", a.article_type);
+                let native = native::render(&r.native[&template], &page, 0)
+                    .unwrap_or_else(|| panic!("{template} variant {variant} in the subset"));
+                let tera = r.render_with_tera(&template, &page).unwrap();
+                assert_eq!(native, tera, "{template} variant {variant}");
+            }
+        }
+    }
+
+    #[test]
+    fn templates_outside_the_subset_go_to_tera() {
+        let mut sources: BTreeMap<String, String> = BUNDLED
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        sources.insert("faq.html".into(), "{{ title | upper }}".into());
+        sources.insert("policy.html".into(), "{# note #}{{ title }}".into());
+        sources.insert(
+            "procedure.html".into(),
+            "{%- if title %}x{% endif %}".into(),
+        );
+        let native = native::compile(&sources);
+        assert!(!native.contains_key("faq.html"));
+        assert!(!native.contains_key("policy.html"));
+        assert!(!native.contains_key("procedure.html"));
+        assert!(native.contains_key("troubleshooting.html"));
+        let r = WebRenderer::from_templates(sources).unwrap();
+        let a = crate::render::corpus::generate(1).views.remove(0);
+        let schemas = crate::schema::SchemaSet::bundled().unwrap();
+        let site = crate::render::SiteSettings::default();
+        let doc = crate::content::Doc::default();
+        let snippets = BTreeMap::new();
+        let input = RenderInput {
+            article: &a,
+            schema: schemas.get("faq").unwrap(),
+            doc: &doc,
+            snippets: &snippets,
+            site: &site,
+            now: Utc::now(),
+        };
+        assert_eq!(r.render_page(&input).unwrap().0, a.title.to_uppercase());
     }
 
     #[test]
