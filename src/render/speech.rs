@@ -524,6 +524,9 @@ pub(crate) fn tokenize(text: &str, mut f: impl FnMut(Tok<'_>)) {
             // Other latin words are consumed (a number right after one is not a date or
             // time: no word boundary) but stay in the surrounding text run.
             Some((end, acronym.then_some(Tok::Characters(w))))
+        } else if is_cjk_lead(b) {
+            // Most of a Chinese text; none of it can start a token.
+            None
         } else if b.is_ascii_digit() || b == b'+' || (b >= 0x80 && digit_at(text, i).is_some()) {
             number_at(text, i).map(|(end, tok)| (end, Some(tok)))
         } else {
@@ -546,6 +549,13 @@ pub(crate) fn tokenize(text: &str, mut f: impl FnMut(Tok<'_>)) {
     if last < text.len() {
         f(Tok::Text(&text[last..]));
     }
+}
+
+/// Whether `lead` starts a character in U+3000..=U+9FFF (CJK punctuation, kana, Hanzi),
+/// a range with no decimal digit (Unicode's are listed per script; the full-width ones
+/// are U+FF10..=U+FF19).
+fn is_cjk_lead(lead: u8) -> bool {
+    (0xe3..=0xe9).contains(&lead)
 }
 
 /// Length in bytes of the UTF-8 sequence that starts with `lead`.
@@ -729,6 +739,10 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
     let b = s.as_bytes();
     let (mut i, mut last) = (0, 0);
     while i < b.len() {
+        if !XML_SPECIAL[usize::from(b[i])] {
+            i += 1;
+            continue;
+        }
         let (rep, len) = match b[i] {
             b'&' => ("&amp;", 1),
             b'<' => ("&lt;", 1),
@@ -755,6 +769,24 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
     }
     out.push_str(&s[last..]);
 }
+
+/// The bytes [`escape_into`] may have to act on: `& < > " '`, C0 controls and the lead
+/// byte of U+FFFE/U+FFFF. Everything else is copied as it is.
+static XML_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[0xef] = true;
+    t
+};
 
 /// A tiny XML writer: every text and attribute value goes through [`escape_into`].
 pub(crate) struct Xml {
