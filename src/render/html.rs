@@ -555,12 +555,12 @@ pub fn doc_to_html_with(
     input: &RenderInput<'_>,
     channel: Channel,
 ) -> (String, Vec<RenderWarning>) {
-    let (html, warnings) = doc_to_html_unsanitized(doc, input, channel);
+    let body = Body::write(doc, input, channel);
     let clean = match channel {
-        Channel::Web | Channel::Agent => web_agent_body(sanitizer, &html, doc, input, channel),
-        _ => sanitizer.clean(&html),
+        Channel::Web | Channel::Agent => web_agent_body(sanitizer, &body, doc, input),
+        _ => sanitizer.clean(&body.html),
     };
-    (clean, warnings)
+    (clean, body.warnings)
 }
 
 /// How many raw -> clean bodies each thread remembers (a publish renders the web and
@@ -574,7 +574,39 @@ thread_local! {
     static CLEANED: RefCell<VecDeque<(String, String)>> = const { RefCell::new(VecDeque::new()) };
 }
 
-/// The clean body of the web or agent channel, `raw` being its unsanitised HTML.
+/// The raw (escaped, not yet sanitised) body of one channel, with where each top-level
+/// block ends in it.
+struct Body {
+    channel: Channel,
+    html: String,
+    warnings: Vec<RenderWarning>,
+    ends: Vec<usize>,
+}
+
+impl Body {
+    fn write(doc: &Doc, input: &RenderInput<'_>, channel: Channel) -> Self {
+        let mut w = new_writer(input, channel);
+        let mut ends = Vec::with_capacity(doc.blocks.len());
+        for b in &doc.blocks {
+            w.block(b);
+            ends.push(w.out.len());
+        }
+        Body {
+            channel,
+            html: w.out,
+            warnings: w.warnings,
+            ends,
+        }
+    }
+
+    /// The `i`th top-level block's HTML.
+    fn block(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
+    }
+}
+
+/// The clean body of the web or agent channel.
 ///
 /// The web page and the agent panel show the same blocks but for `::: internal` ones
 /// (and channel-scoped blocks and snippet variants), so one ammonia pass cleans both:
@@ -582,126 +614,95 @@ thread_local! {
 /// other channel's clean body is remembered for its render ([`CLEANED`]).
 fn web_agent_body(
     sanitizer: &Sanitizer,
-    raw: &str,
+    body: &Body,
     doc: &Doc,
     input: &RenderInput<'_>,
-    channel: Channel,
 ) -> String {
     let remembered = CLEANED.with_borrow(|c| {
         c.iter()
-            .find(|(r, _)| r == raw)
+            .find(|(raw, _)| *raw == body.html)
             .map(|(_, clean)| clean.clone())
     });
-    let clean = match remembered {
-        Some(clean) => clean,
-        None => {
-            let both = BothBodies::write(doc, input);
-            let [web, agent] = both.clean(sanitizer);
-            let mine = if channel == Channel::Web {
-                &web
-            } else {
-                &agent
-            };
-            let mine = mine.clone();
-            CLEANED.with_borrow_mut(|c| {
-                for entry in [(both.web.out, web), (both.agent.out, agent)] {
-                    if c.len() == CLEANED_ENTRIES {
-                        c.pop_front();
-                    }
-                    c.push_back(entry);
+    let clean = remembered.unwrap_or_else(|| {
+        let other = if body.channel == Channel::Web {
+            Channel::Agent
+        } else {
+            Channel::Web
+        };
+        let other = Body::write(doc, input, other);
+        let [mine, theirs] = clean_both(sanitizer, body, &other);
+        CLEANED.with_borrow_mut(|c| {
+            for entry in [(body.html.clone(), mine.clone()), (other.html, theirs)] {
+                if c.len() == CLEANED_ENTRIES {
+                    c.pop_front();
                 }
-            });
-            mine
-        }
-    };
+                c.push_back(entry);
+            }
+        });
+        mine
+    });
     debug_assert_eq!(
         clean,
-        sanitizer.clean(raw),
+        sanitizer.clean(&body.html),
         "one-pass cleaning must equal cleaning alone"
     );
     clean
 }
 
-/// The raw bodies of the web and the agent channel, with where each top-level block ends
-/// in each.
-struct BothBodies<'i, 'a> {
-    web: Writer<'i, 'a>,
-    agent: Writer<'i, 'a>,
-    /// Per top-level block: its end in `web.out` and in `agent.out`.
-    ends: Vec<(usize, usize)>,
-}
-
-/// Which channels a part of [`BothBodies::clean`] belongs to.
+/// Which of two bodies a part of [`clean_both`] belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Who {
     Both,
-    Web,
-    Agent,
+    Mine,
+    Theirs,
 }
 
-impl<'i, 'a> BothBodies<'i, 'a> {
-    fn write(doc: &Doc, input: &'i RenderInput<'a>) -> Self {
-        let mut both = BothBodies {
-            web: new_writer(input, Channel::Web),
-            agent: new_writer(input, Channel::Agent),
-            ends: Vec::with_capacity(doc.blocks.len()),
-        };
-        for b in &doc.blocks {
-            both.web.block(b);
-            both.agent.block(b);
-            both.ends.push((both.web.out.len(), both.agent.out.len()));
+/// Two bodies of one doc cleaned in one ammonia pass: `[mine, theirs]`.
+fn clean_both(sanitizer: &Sanitizer, mine: &Body, theirs: &Body) -> [String; 2] {
+    // A block both write alike is cleaned once, a block they write differently once in
+    // each form (either may be empty: a block one channel does not show). `Both` and
+    // `Mine` ranges are into `mine`, `Theirs` ones into `theirs`; a run of adjacent
+    // blocks of one kind is one part.
+    let mut parts: Vec<(Who, std::ops::Range<usize>)> = Vec::new();
+    let mut push = |who: Who, range: std::ops::Range<usize>| {
+        if range.is_empty() {
+            return;
         }
-        both
+        match parts.last_mut() {
+            Some((last, run)) if *last == who && run.end == range.start => run.end = range.end,
+            _ => parts.push((who, range)),
+        }
+    };
+    for i in 0..mine.ends.len() {
+        let (m, t) = (mine.block(i), theirs.block(i));
+        if mine.html[m.clone()] == theirs.html[t.clone()] {
+            push(Who::Both, m);
+        } else {
+            push(Who::Mine, m);
+            push(Who::Theirs, t);
+        }
     }
-
-    /// Both bodies cleaned in one pass: `[web, agent]`.
-    fn clean(&self, sanitizer: &Sanitizer) -> [String; 2] {
-        // A block both channels write alike is cleaned once, a block they write
-        // differently once in each form (either may be empty: a block one channel does
-        // not show). `Both` and `Web` ranges are into the web body, `Agent` ones into the
-        // agent body; a run of adjacent blocks of one kind is one part.
-        let mut parts: Vec<(Who, std::ops::Range<usize>)> = Vec::new();
-        let mut push = |who: Who, range: std::ops::Range<usize>| {
-            if range.is_empty() {
-                return;
-            }
-            match parts.last_mut() {
-                Some((last, run)) if *last == who && run.end == range.start => run.end = range.end,
-                _ => parts.push((who, range)),
-            }
-        };
-        let (mut w0, mut a0) = (0, 0);
-        for &(w1, a1) in &self.ends {
-            if self.web.out[w0..w1] == self.agent.out[a0..a1] {
-                push(Who::Both, w0..w1);
-            } else {
-                push(Who::Web, w0..w1);
-                push(Who::Agent, a0..a1);
-            }
-            (w0, a0) = (w1, a1);
+    let texts: Vec<&str> = parts
+        .iter()
+        .map(|(who, r)| match who {
+            Who::Theirs => &theirs.html[r.clone()],
+            Who::Both | Who::Mine => &mine.html[r.clone()],
+        })
+        .collect();
+    let clean = sanitizer.clean_parts(&texts);
+    let mut out = [
+        String::with_capacity(mine.html.len()),
+        String::with_capacity(theirs.html.len()),
+    ];
+    for ((who, _), c) in parts.iter().zip(&clean) {
+        if *who != Who::Theirs {
+            out[0].push_str(c);
         }
-        let texts: Vec<&str> = parts
-            .iter()
-            .map(|(who, r)| match who {
-                Who::Agent => &self.agent.out[r.clone()],
-                Who::Both | Who::Web => &self.web.out[r.clone()],
-            })
-            .collect();
-        let clean = sanitizer.clean_parts(&texts);
-        let mut out = [
-            String::with_capacity(self.web.out.len()),
-            String::with_capacity(self.agent.out.len()),
-        ];
-        for ((who, _), c) in parts.iter().zip(&clean) {
-            if *who != Who::Agent {
-                out[0].push_str(c);
-            }
-            if *who != Who::Web {
-                out[1].push_str(c);
-            }
+        if *who != Who::Mine {
+            out[1].push_str(c);
         }
-        out
     }
+    out
 }
 
 /// Inline content (e.g. a field value with snippet references) as escaped HTML.
