@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::content::dates::home_offset;
 use crate::content::doc::{Block, Doc};
@@ -313,10 +313,27 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 /// JSON for a `<script>` element: `<`, `>` and `&` are written as `\u003c` … (so no
 /// `</script>`, `<!--` or `<script` can appear), which any JSON parser reads back unchanged.
 pub fn script_safe_json(v: &Value) -> String {
+    script_safe(v)
+}
+
+/// [`script_safe_json`] of any serialisable value.
+fn script_safe<T: Serialize>(v: &T) -> String {
     let s = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
-    s.replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    let mut out = String::with_capacity(s.len() + 64);
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let rep = match b {
+            b'<' => "\\u003c",
+            b'>' => "\\u003e",
+            b'&' => "\\u0026",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(rep);
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -566,7 +583,7 @@ fn build_page(sanitizer: &Sanitizer, input: &RenderInput<'_>) -> (Page, Vec<Rend
         ValidityStatus::NotYetEffective => Some(ui.not_yet_effective),
     };
 
-    let json_ld = script_safe_json(&json_ld(input, &canonical, &org, &description));
+    let json_ld = script_safe(&json_ld(input, &canonical, &org, &description));
 
     let page = Page {
         lang: locale.to_string(),
@@ -598,7 +615,12 @@ fn build_page(sanitizer: &Sanitizer, input: &RenderInput<'_>) -> (Page, Vec<Rend
 
 /// schema.org JSON-LD: FAQPage for faq, TechArticle for procedure/troubleshooting,
 /// Article otherwise.
-fn json_ld(input: &RenderInput<'_>, canonical: &str, org: &str, description: &str) -> Value {
+fn json_ld<'a>(
+    input: &RenderInput<'a>,
+    canonical: &'a str,
+    org: &'a str,
+    description: &'a str,
+) -> JsonLd<'a> {
     let a = input.article;
     let base = input.site.base_url.trim_end_matches('/');
     let ld_type = match a.article_type.as_str() {
@@ -606,53 +628,105 @@ fn json_ld(input: &RenderInput<'_>, canonical: &str, org: &str, description: &st
         "procedure" | "troubleshooting" => "TechArticle",
         _ => "Article",
     };
-    let mut v = json!({
-        "@context": "https://schema.org",
-        "@type": ld_type,
-        "@id": canonical,
-        "url": canonical,
-        "headline": a.title,
-        "name": a.title,
-        "description": description,
-        "inLanguage": a.locale.as_str(),
-        "identifier": a.id.display(),
-        "version": a.revision.to_string(),
-        "dateModified": iso_date(a.updated_at),
-        "author": [{"@type": "Organization", "name": org, "url": base}],
-        "publisher": {"@type": "Organization", "name": org, "url": base},
+    let organisation = LdOrganization {
+        kind: "Organization",
+        name: org,
+        url: base,
+    };
+    let main_entity = (a.article_type == "faq").then(|| {
+        let question = field_str(input, "question")
+            .map(|q| html::field_to_text(q, input, Channel::Web))
+            .unwrap_or_else(|| a.title.clone());
+        let mut answer = String::new();
+        html::blocks_text_into(&mut answer, &input.doc.blocks, input, Channel::Web, true);
+        let answer = answer
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        [LdQuestion {
+            kind: "Question",
+            name: question,
+            accepted_answer: LdAnswer {
+                kind: "Answer",
+                text: answer,
+            },
+        }]
     });
-    if let Some(obj) = v.as_object_mut() {
-        if let Some(p) = a.published_at {
-            obj.insert("datePublished".into(), Value::String(iso_date(p)));
-        }
-        if a.article_type == "faq" {
-            let question = field_str(input, "question")
-                .map(|q| html::field_to_text(q, input, Channel::Web))
-                .unwrap_or_else(|| a.title.clone());
-            let mut answer = String::new();
-            html::blocks_text_into(&mut answer, &input.doc.blocks, input, Channel::Web, true);
-            let answer = answer
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n");
-            obj.insert(
-                "mainEntity".into(),
-                json!([{
-                    "@type": "Question",
-                    "name": question,
-                    "acceptedAnswer": {"@type": "Answer", "text": answer},
-                }]),
-            );
-        }
+    JsonLd {
+        context: "https://schema.org",
+        kind: ld_type,
+        id: canonical,
+        url: canonical,
+        headline: &a.title,
+        name: &a.title,
+        description,
+        in_language: a.locale.as_str(),
+        identifier: a.id.display(),
+        version: a.revision.to_string(),
+        date_modified: iso_date(a.updated_at),
+        author: [organisation],
+        publisher: organisation,
+        date_published: a.published_at.map(iso_date),
+        main_entity,
     }
-    v
+}
+
+/// The JSON-LD document, keys in the order pages have always had them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLd<'a> {
+    #[serde(rename = "@context")]
+    context: &'static str,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "@id")]
+    id: &'a str,
+    url: &'a str,
+    headline: &'a str,
+    name: &'a str,
+    description: &'a str,
+    in_language: &'a str,
+    identifier: String,
+    version: String,
+    date_modified: String,
+    author: [LdOrganization<'a>; 1],
+    publisher: LdOrganization<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    main_entity: Option<[LdQuestion; 1]>,
+}
+
+#[derive(Clone, Copy, Serialize)]
+struct LdOrganization<'a> {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LdQuestion {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: String,
+    accepted_answer: LdAnswer,
+}
+
+#[derive(Serialize)]
+struct LdAnswer {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    text: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn bundled_templates_compile() {
