@@ -6,6 +6,8 @@
 //! adapters' confidence fields) at request time. Renders stay pure and cacheable per
 //! (id, version, locale).
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use crate::content::{Block, Inline};
@@ -115,8 +117,16 @@ impl Ctx<'_> {
     }
 }
 
+/// Whitespace runs to one space, trimmed.
 fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Content as paragraphs ("text lines") and step lists, in order.
@@ -381,7 +391,7 @@ fn plain_text(chunks: &[Chunk]) -> String {
                     if i > 0 {
                         out.push('\n');
                     }
-                    out.push_str(&format!("{}. {it}", i + 1));
+                    let _ = write!(out, "{}. {it}", i + 1);
                 }
             }
         }
@@ -389,35 +399,49 @@ fn plain_text(chunks: &[Chunk]) -> String {
     out
 }
 
-/// Escapes Markdown metacharacters so article text cannot inject links or formatting.
-fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!'
-        ) {
-            out.push('\\');
+/// Appends `s` with Markdown metacharacters escaped, so article text cannot inject links
+/// or formatting; with `paragraphs`, each line break becomes a blank line. (All of these
+/// characters are ASCII, so runs of other text are copied at once.)
+fn md_escape_into(out: &mut String, s: &str, paragraphs: bool) {
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let rep = match b {
+            b'\\' | b'`' | b'*' | b'_' | b'[' | b']' | b'<' | b'>' | b'#' | b'|' | b'~' | b'!' => {
+                None
+            }
+            b'\n' if paragraphs => Some("\n\n"),
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        match rep {
+            None => {
+                out.push('\\');
+                last = i;
+            }
+            Some(r) => {
+                out.push_str(r);
+                last = i + 1;
+            }
         }
-        out.push(c);
     }
-    out
+    out.push_str(&s[last..]);
 }
 
 fn markdown(chunks: &[Chunk]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(1024);
     for c in chunks {
         if !out.is_empty() {
             out.push_str("\n\n");
         }
         match c {
-            Chunk::Text { text } => out.push_str(&md_escape(text).replace('\n', "\n\n")),
+            Chunk::Text { text } => md_escape_into(&mut out, text, true),
             Chunk::Steps { items } => {
                 for (i, it) in items.iter().enumerate() {
                     if i > 0 {
                         out.push('\n');
                     }
-                    out.push_str(&format!("{}. {}", i + 1, md_escape(it)));
+                    let _ = write!(out, "{}. ", i + 1);
+                    md_escape_into(&mut out, it, false);
                 }
             }
         }
