@@ -810,3 +810,31 @@ pub fn blocks_text_into(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_part_marker_survives_cleaning() {
+        // Else every one-pass clean would fall back to cleaning part by part.
+        assert_eq!(Sanitizer::new().clean(PART_MARK), PART_MARK);
+    }
+
+    #[test]
+    fn one_pass_equals_part_by_part_even_when_content_spells_the_marker() {
+        let s = Sanitizer::new();
+        // The marker written by an author: escaped in text, and in attribute values
+        // (where the serialiser writes `<` raw but never a raw `"`).
+        let parts = [
+            "<p>&lt;abbr lang=&quot;&quot;&gt;&lt;/abbr&gt; one</p>\n",
+            "<p><a href=\"https://x.example/&lt;abbr lang=&quot;&quot;&gt;&lt;/abbr&gt;\" title=\"&lt;abbr lang=&quot;&quot;&gt;&lt;/abbr&gt;\">two</a></p>\n",
+            "<div class=\"internal\" aria-label=\"Internal\">\n<p>three</p>\n</div>\n",
+            "<table>\n<thead><tr><th scope=\"col\">a</th></tr></thead>\n<tbody>\n<tr><td>b</td></tr>\n</tbody>\n</table>\n",
+            "<ul>\n<li class=\"task done\">☑ <em>four</em></li>\n</ul>\n",
+        ];
+        let alone: Vec<String> = parts.iter().map(|p| s.clean(p)).collect();
+        assert_eq!(s.clean_parts(&parts), alone);
+        assert_eq!(s.clean(&parts.concat()), alone.concat());
+    }
+}
