@@ -11,6 +11,10 @@ use omnikb::render::SiteSettings;
 use omnikb::render::corpus::{generate, render_range};
 use omnikb::schema::SchemaSet;
 
+/// The allocator the `omnikb` binary uses (src/main.rs), so the bench measures the same.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(cr: &mut Criterion) {
     let schemas = SchemaSet::bundled().unwrap();
     let site = SiteSettings::default();

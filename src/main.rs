@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: rendering makes many small, short-lived
+/// allocations on every core at once, and glibc's malloc spent about a fifth of a render
+/// there (docs/performance.md, render throughput).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = omnikb::cli::Cli::parse();
     omnikb::cli::init_tracing();

@@ -263,7 +263,7 @@ fn split_snippets(
 ) {
     let mut rest = text;
     let mut line = line;
-    while let Some(start) = rest.find("{{") {
+    while let Some(start) = find_open(rest) {
         let Some(len) = rest[start..].find("}}") else {
             break;
         };
@@ -298,8 +298,25 @@ fn split_snippets(
     merge_text(out);
 }
 
+/// Where the first `{{` in `s` is (as `s.find("{{")`, by way of the fast search for one
+/// byte: text is split out of every paragraph and field, and rarely holds a brace).
+fn find_open(s: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find('{') {
+        let at = from + i;
+        if s.as_bytes().get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// Joins neighbouring text inlines.
 fn merge_text(out: &mut Vec<Inline>) {
+    if out.len() < 2 {
+        return;
+    }
     let mut merged: Vec<Inline> = Vec::with_capacity(out.len());
     for inline in out.drain(..) {
         if let (Some(Inline::Text { text: prev }), Inline::Text { text }) =

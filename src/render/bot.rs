@@ -6,8 +6,9 @@
 //! adapters' confidence fields) at request time. Renders stay pure and cacheable per
 //! (id, version, locale).
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
-use serde_json::json;
 
 use crate::content::{Block, Inline};
 use crate::domain::{Audience, Channel};
@@ -116,8 +117,16 @@ impl Ctx<'_> {
     }
 }
 
+/// Whitespace runs to one space, trimmed.
 fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Content as paragraphs ("text lines") and step lists, in order.
@@ -382,7 +391,7 @@ fn plain_text(chunks: &[Chunk]) -> String {
                     if i > 0 {
                         out.push('\n');
                     }
-                    out.push_str(&format!("{}. {it}", i + 1));
+                    let _ = write!(out, "{}. {it}", i + 1);
                 }
             }
         }
@@ -390,35 +399,49 @@ fn plain_text(chunks: &[Chunk]) -> String {
     out
 }
 
-/// Escapes Markdown metacharacters so article text cannot inject links or formatting.
-fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '!'
-        ) {
-            out.push('\\');
+/// Appends `s` with Markdown metacharacters escaped, so article text cannot inject links
+/// or formatting; with `paragraphs`, each line break becomes a blank line. (All of these
+/// characters are ASCII, so runs of other text are copied at once.)
+fn md_escape_into(out: &mut String, s: &str, paragraphs: bool) {
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let rep = match b {
+            b'\\' | b'`' | b'*' | b'_' | b'[' | b']' | b'<' | b'>' | b'#' | b'|' | b'~' | b'!' => {
+                None
+            }
+            b'\n' if paragraphs => Some("\n\n"),
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        match rep {
+            None => {
+                out.push('\\');
+                last = i;
+            }
+            Some(r) => {
+                out.push_str(r);
+                last = i + 1;
+            }
         }
-        out.push(c);
     }
-    out
+    out.push_str(&s[last..]);
 }
 
 fn markdown(chunks: &[Chunk]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(1024);
     for c in chunks {
         if !out.is_empty() {
             out.push_str("\n\n");
         }
         match c {
-            Chunk::Text { text } => out.push_str(&md_escape(text).replace('\n', "\n\n")),
+            Chunk::Text { text } => md_escape_into(&mut out, text, true),
             Chunk::Steps { items } => {
                 for (i, it) in items.iter().enumerate() {
                     if i > 0 {
                         out.push('\n');
                     }
-                    out.push_str(&format!("{}. {}", i + 1, md_escape(it)));
+                    let _ = write!(out, "{}. ", i + 1);
+                    md_escape_into(&mut out, it, false);
                 }
             }
         }
@@ -434,40 +457,146 @@ fn open_label(zh: bool) -> &'static str {
     }
 }
 
+// The adapters are written as borrowing structs rather than `json!` values: no map or
+// string is built only to be serialised. Field order is the order of the documents'
+// keys (and the key names are the platforms').
+
 /// Bot Framework activity with suggested actions and an Adaptive Card 1.5.
-pub fn botframework(ans: &BotAnswer) -> serde_json::Value {
+pub fn botframework(ans: &BotAnswer) -> impl Serialize + '_ {
     let zh = ans.article.locale.starts_with("zh");
-    let actions: Vec<_> = ans
+    let actions = ans
         .quick_replies
         .iter()
         .map(|q| match q.action {
-            "handoff" => json!({"type": "postBack", "title": q.label, "value": format!("handoff:{}", q.value)}),
-            _ => json!({"type": "imBack", "title": q.label, "value": q.label}),
+            "handoff" => BfAction {
+                kind: "postBack",
+                title: &q.label,
+                value: format!("handoff:{}", q.value).into(),
+            },
+            _ => BfAction {
+                kind: "imBack",
+                title: &q.label,
+                value: q.label.as_str().into(),
+            },
         })
         .collect();
-    json!({
-        "type": "message",
-        "locale": ans.article.locale,
-        "textFormat": "markdown",
-        "text": markdown(&ans.chunks),
-        "summary": ans.article.title,
-        "suggestedActions": {"actions": actions},
-        "attachments": [{
-            "contentType": "application/vnd.microsoft.card.adaptive",
-            "content": {
-                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                "type": "AdaptiveCard",
-                "version": "1.5",
-                "body": [{"type": "TextBlock", "text": ans.article.title, "weight": "Bolder", "wrap": true}],
-                "actions": [{"type": "Action.OpenUrl", "title": open_label(zh), "url": ans.links.canonical}]
-            }
+    let title = ans.article.title.as_str();
+    BfActivity {
+        kind: "message",
+        locale: &ans.article.locale,
+        text_format: "markdown",
+        text: markdown(&ans.chunks),
+        summary: title,
+        suggested_actions: BfSuggested { actions },
+        attachments: [BfAttachment {
+            content_type: "application/vnd.microsoft.card.adaptive",
+            content: BfCard {
+                schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+                kind: "AdaptiveCard",
+                version: "1.5",
+                body: [BfTextBlock {
+                    kind: "TextBlock",
+                    text: title,
+                    weight: "Bolder",
+                    wrap: true,
+                }],
+                actions: [BfOpenUrl {
+                    kind: "Action.OpenUrl",
+                    title: open_label(zh),
+                    url: &ans.links.canonical,
+                }],
+            },
         }],
-        "channelData": {"kb": {"id": ans.article.id, "version": ans.article.version, "locale": ans.article.locale}}
-    })
+        channel_data: BfChannelData { kb: KbRef::of(ans) },
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BfActivity<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    locale: &'a str,
+    text_format: &'static str,
+    text: String,
+    summary: &'a str,
+    suggested_actions: BfSuggested<'a>,
+    attachments: [BfAttachment<'a>; 1],
+    channel_data: BfChannelData<'a>,
+}
+
+#[derive(Serialize)]
+struct BfSuggested<'a> {
+    actions: Vec<BfAction<'a>>,
+}
+
+#[derive(Serialize)]
+struct BfAction<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    value: std::borrow::Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BfAttachment<'a> {
+    content_type: &'static str,
+    content: BfCard<'a>,
+}
+
+#[derive(Serialize)]
+struct BfCard<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    version: &'static str,
+    body: [BfTextBlock<'a>; 1],
+    actions: [BfOpenUrl<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct BfTextBlock<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: &'a str,
+    weight: &'static str,
+    wrap: bool,
+}
+
+#[derive(Serialize)]
+struct BfOpenUrl<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct BfChannelData<'a> {
+    kb: KbRef<'a>,
+}
+
+#[derive(Serialize)]
+struct KbRef<'a> {
+    id: &'a str,
+    version: i32,
+    locale: &'a str,
+}
+
+impl<'a> KbRef<'a> {
+    fn of(ans: &'a BotAnswer) -> Self {
+        KbRef {
+            id: &ans.article.id,
+            version: ans.article.version,
+            locale: &ans.article.locale,
+        }
+    }
 }
 
 /// Dialogflow CX webhook response.
-pub fn dialogflow(ans: &BotAnswer) -> serde_json::Value {
+pub fn dialogflow(ans: &BotAnswer) -> impl Serialize + '_ {
     let zh = ans.article.locale.starts_with("zh");
     // One message per bubble; a step list joins the text bubble before it.
     let mut texts: Vec<String> = Vec::new();
@@ -486,60 +615,219 @@ pub fn dialogflow(ans: &BotAnswer) -> serde_json::Value {
             }
         }
     }
-    let mut messages: Vec<serde_json::Value> = texts
+    let mut messages: Vec<DfMessage<'_>> = texts
         .into_iter()
-        .map(|t| json!({"text": {"text": [t]}}))
+        .map(|t| DfMessage::Text {
+            text: DfText { text: [t] },
+        })
         .collect();
-    let mut options: Vec<serde_json::Value> = ans
+    let mut options: Vec<DfOption<'_>> = ans
         .quick_replies
         .iter()
-        .map(|q| json!({"text": q.label}))
+        .map(|q| DfOption {
+            text: &q.label,
+            link: None,
+        })
         .collect();
-    options.push(json!({"text": open_label(zh), "link": ans.links.canonical}));
-    messages.push(json!({"payload": {"richContent": [[{"type": "chips", "options": options}]]}}));
-    json!({
-        "fulfillmentResponse": {"mergeBehavior": "REPLACE", "messages": messages},
-        "sessionInfo": {"parameters": {
-            "kb_id": ans.article.id, "kb_version": ans.article.version, "kb_locale": ans.article.locale
-        }}
-    })
+    options.push(DfOption {
+        text: open_label(zh),
+        link: Some(&ans.links.canonical),
+    });
+    messages.push(DfMessage::Payload {
+        payload: DfPayload {
+            rich_content: [[DfChips {
+                kind: "chips",
+                options,
+            }]],
+        },
+    });
+    DfResponse {
+        fulfillment_response: DfFulfillment {
+            merge_behavior: "REPLACE",
+            messages,
+        },
+        session_info: DfSession {
+            parameters: DfParameters {
+                kb_id: &ans.article.id,
+                kb_version: ans.article.version,
+                kb_locale: &ans.article.locale,
+            },
+        },
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DfResponse<'a> {
+    fulfillment_response: DfFulfillment<'a>,
+    session_info: DfSession<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DfFulfillment<'a> {
+    merge_behavior: &'static str,
+    messages: Vec<DfMessage<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum DfMessage<'a> {
+    Text { text: DfText },
+    Payload { payload: DfPayload<'a> },
+}
+
+#[derive(Serialize)]
+struct DfText {
+    text: [String; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DfPayload<'a> {
+    rich_content: [[DfChips<'a>; 1]; 1],
+}
+
+#[derive(Serialize)]
+struct DfChips<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    options: Vec<DfOption<'a>>,
+}
+
+#[derive(Serialize)]
+struct DfOption<'a> {
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DfSession<'a> {
+    parameters: DfParameters<'a>,
+}
+
+#[derive(Serialize)]
+struct DfParameters<'a> {
+    kb_id: &'a str,
+    kb_version: i32,
+    kb_locale: &'a str,
 }
 
 /// Truncates to at most `max` UTF-8 bytes on a char boundary.
-fn cap_bytes(s: &str, max: usize) -> String {
+fn cap_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
-        return s.to_string();
+        return s;
     }
     let mut end = max;
     while end > 0 && !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 /// WeChat / WeCom customer service: the text message, then a `msgmenu` of follow-ups.
-pub fn wechat(ans: &BotAnswer) -> serde_json::Value {
+pub fn wechat(ans: &BotAnswer) -> impl Serialize + '_ {
     let zh = ans.article.locale.starts_with("zh");
-    let mut list: Vec<serde_json::Value> = ans
+    let mut list: Vec<WxMenuItem<'_>> = ans
         .quick_replies
         .iter()
         .take(9)
-        .map(|q| {
-            json!({"type": "click", "click": {"id": cap_bytes(&q.value, 64), "content": cap_bytes(&q.label, 128)}})
+        .map(|q| WxMenuItem::Click {
+            kind: "click",
+            click: WxClick {
+                id: cap_bytes(&q.value, 64),
+                content: cap_bytes(&q.label, 128),
+            },
         })
         .collect();
-    list.push(
-        json!({"type": "view", "view": {"url": ans.links.canonical, "content": open_label(zh)}}),
-    );
+    list.push(WxMenuItem::View {
+        kind: "view",
+        view: WxView {
+            url: &ans.links.canonical,
+            content: open_label(zh),
+        },
+    });
     let head = if zh {
         "还有其他问题吗？"
     } else {
         "Anything else?"
     };
-    json!({"messages": [
-        {"msgtype": "text", "text": {"content": ans.plain_text}},
-        {"msgtype": "msgmenu", "msgmenu": {"head_content": head, "list": list, "tail_content": ""}}
-    ]})
+    WxMessages {
+        messages: (
+            WxText {
+                msgtype: "text",
+                text: WxContent {
+                    content: &ans.plain_text,
+                },
+            },
+            WxMenu {
+                msgtype: "msgmenu",
+                msgmenu: WxMenuBody {
+                    head_content: head,
+                    list,
+                    tail_content: "",
+                },
+            },
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct WxMessages<'a> {
+    /// A JSON array of the two messages.
+    messages: (WxText<'a>, WxMenu<'a>),
+}
+
+#[derive(Serialize)]
+struct WxText<'a> {
+    msgtype: &'static str,
+    text: WxContent<'a>,
+}
+
+#[derive(Serialize)]
+struct WxContent<'a> {
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct WxMenu<'a> {
+    msgtype: &'static str,
+    msgmenu: WxMenuBody<'a>,
+}
+
+#[derive(Serialize)]
+struct WxMenuBody<'a> {
+    head_content: &'static str,
+    list: Vec<WxMenuItem<'a>>,
+    tail_content: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WxMenuItem<'a> {
+    Click {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        click: WxClick<'a>,
+    },
+    View {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        view: WxView<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct WxClick<'a> {
+    id: &'a str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct WxView<'a> {
+    url: &'a str,
+    content: &'static str,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, RenderError> {

@@ -5,7 +5,8 @@
 //! defence (see [`Sanitizer`]). Raw HTML from the source is dropped with a warning.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 
 use crate::content::doc::{Align, Block, CalloutKind, Doc, Inline, List, Scope, Table};
@@ -170,9 +171,45 @@ impl Sanitizer {
     }
 
     pub fn clean(&self, html: &str) -> String {
-        self.builder.clean(html).to_string()
+        let mut out = Vec::with_capacity(html.len() + html.len() / 8 + 64);
+        // Writing into a Vec cannot fail, and html5ever writes UTF-8 only.
+        let _ = self.builder.clean(html).write_to(&mut out);
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Cleans several fragments with one ammonia pass, joined by [`PART_MARK`] and cut
+    /// apart again afterwards.
+    ///
+    /// Each part must be a run of whole blocks as [`Writer`] writes them: complete,
+    /// balanced elements with nothing left open. html5ever then builds each part's
+    /// nodes independently of its neighbours, and ammonia cleans and serialises node by
+    /// node, so the clean parts are exactly what cleaning each part alone gives (debug
+    /// builds check this on every render, see [`web_agent_body`]). Should the marker
+    /// count ever not match, the parts are cleaned one by one.
+    fn clean_parts(&self, parts: &[&str]) -> Vec<String> {
+        let len = parts.iter().map(|p| p.len() + PART_MARK.len()).sum();
+        let mut joined = String::with_capacity(len);
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                joined.push_str(PART_MARK);
+            }
+            joined.push_str(p);
+        }
+        let clean = self.clean(&joined);
+        let pieces: Vec<&str> = clean.split(PART_MARK).collect();
+        if pieces.len() == parts.len() {
+            pieces.into_iter().map(str::to_string).collect()
+        } else {
+            parts.iter().map(|p| self.clean(p)).collect()
+        }
     }
 }
+
+/// Separates the parts of [`Sanitizer::clean_parts`]. The writer never emits `<abbr>`,
+/// and the string cannot come out of content: in serialised HTML a text never holds a
+/// raw `<`, and an attribute value never a raw `"` (so neither can hold `=""`).
+const PART_MARK: &str = "<abbr lang=\"\"></abbr>";
 
 fn warn(warnings: &mut Vec<RenderWarning>, code: &str, message: String) {
     if !warnings
@@ -518,8 +555,154 @@ pub fn doc_to_html_with(
     input: &RenderInput<'_>,
     channel: Channel,
 ) -> (String, Vec<RenderWarning>) {
-    let (html, warnings) = doc_to_html_unsanitized(doc, input, channel);
-    (sanitizer.clean(&html), warnings)
+    let body = Body::write(doc, input, channel);
+    let clean = match channel {
+        Channel::Web | Channel::Agent => web_agent_body(sanitizer, &body, doc, input),
+        _ => sanitizer.clean(&body.html),
+    };
+    (clean, body.warnings)
+}
+
+/// How many raw -> clean bodies each thread remembers (a publish renders the web and
+/// the agent channel of one article right after each other).
+const CLEANED_ENTRIES: usize = 4;
+
+thread_local! {
+    /// Bodies this thread sanitised lately, as (raw HTML, clean HTML). Cleaning is a pure
+    /// function of the raw HTML (every [`Sanitizer`] has the one configuration), so a hit
+    /// is exactly what cleaning again would give, whichever article it came from.
+    static CLEANED: RefCell<VecDeque<(String, String)>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// The raw (escaped, not yet sanitised) body of one channel, with where each top-level
+/// block ends in it.
+struct Body {
+    channel: Channel,
+    html: String,
+    warnings: Vec<RenderWarning>,
+    ends: Vec<usize>,
+}
+
+impl Body {
+    fn write(doc: &Doc, input: &RenderInput<'_>, channel: Channel) -> Self {
+        let mut w = new_writer(input, channel);
+        let mut ends = Vec::with_capacity(doc.blocks.len());
+        for b in &doc.blocks {
+            w.block(b);
+            ends.push(w.out.len());
+        }
+        Body {
+            channel,
+            html: w.out,
+            warnings: w.warnings,
+            ends,
+        }
+    }
+
+    /// The `i`th top-level block's HTML.
+    fn block(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
+    }
+}
+
+/// The clean body of the web or agent channel.
+///
+/// The web page and the agent panel show the same blocks but for `::: internal` ones
+/// (and channel-scoped blocks and snippet variants), so one ammonia pass cleans both:
+/// the blocks the two channels write alike once, the others in each channel's form. The
+/// other channel's clean body is remembered for its render ([`CLEANED`]).
+fn web_agent_body(
+    sanitizer: &Sanitizer,
+    body: &Body,
+    doc: &Doc,
+    input: &RenderInput<'_>,
+) -> String {
+    let remembered = CLEANED.with_borrow(|c| {
+        c.iter()
+            .find(|(raw, _)| *raw == body.html)
+            .map(|(_, clean)| clean.clone())
+    });
+    let clean = remembered.unwrap_or_else(|| {
+        let other = if body.channel == Channel::Web {
+            Channel::Agent
+        } else {
+            Channel::Web
+        };
+        let other = Body::write(doc, input, other);
+        let [mine, theirs] = clean_both(sanitizer, body, &other);
+        CLEANED.with_borrow_mut(|c| {
+            for entry in [(body.html.clone(), mine.clone()), (other.html, theirs)] {
+                if c.len() == CLEANED_ENTRIES {
+                    c.pop_front();
+                }
+                c.push_back(entry);
+            }
+        });
+        mine
+    });
+    debug_assert_eq!(
+        clean,
+        sanitizer.clean(&body.html),
+        "one-pass cleaning must equal cleaning alone"
+    );
+    clean
+}
+
+/// Which of two bodies a part of [`clean_both`] belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Both,
+    Mine,
+    Theirs,
+}
+
+/// Two bodies of one doc cleaned in one ammonia pass: `[mine, theirs]`.
+fn clean_both(sanitizer: &Sanitizer, mine: &Body, theirs: &Body) -> [String; 2] {
+    // A block both write alike is cleaned once, a block they write differently once in
+    // each form (either may be empty: a block one channel does not show). `Both` and
+    // `Mine` ranges are into `mine`, `Theirs` ones into `theirs`; a run of adjacent
+    // blocks of one kind is one part.
+    let mut parts: Vec<(Who, std::ops::Range<usize>)> = Vec::new();
+    let mut push = |who: Who, range: std::ops::Range<usize>| {
+        if range.is_empty() {
+            return;
+        }
+        match parts.last_mut() {
+            Some((last, run)) if *last == who && run.end == range.start => run.end = range.end,
+            _ => parts.push((who, range)),
+        }
+    };
+    for i in 0..mine.ends.len() {
+        let (m, t) = (mine.block(i), theirs.block(i));
+        if mine.html[m.clone()] == theirs.html[t.clone()] {
+            push(Who::Both, m);
+        } else {
+            push(Who::Mine, m);
+            push(Who::Theirs, t);
+        }
+    }
+    let texts: Vec<&str> = parts
+        .iter()
+        .map(|(who, r)| match who {
+            Who::Theirs => &theirs.html[r.clone()],
+            Who::Both | Who::Mine => &mine.html[r.clone()],
+        })
+        .collect();
+    let clean = sanitizer.clean_parts(&texts);
+    let mut out = [
+        String::with_capacity(mine.html.len()),
+        String::with_capacity(theirs.html.len()),
+    ];
+    for ((who, _), c) in parts.iter().zip(&clean) {
+        if *who != Who::Theirs {
+            out[0].push_str(c);
+        }
+        if *who != Who::Mine {
+            out[1].push_str(c);
+        }
+    }
+    out
 }
 
 /// Inline content (e.g. a field value with snippet references) as escaped HTML.
@@ -625,5 +808,33 @@ pub fn blocks_text_into(
             }
             Block::Rule | Block::Html { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_part_marker_survives_cleaning() {
+        // Else every one-pass clean would fall back to cleaning part by part.
+        assert_eq!(Sanitizer::new().clean(PART_MARK), PART_MARK);
+    }
+
+    #[test]
+    fn one_pass_equals_part_by_part_even_when_content_spells_the_marker() {
+        let s = Sanitizer::new();
+        // The marker written by an author: escaped in text, and in attribute values
+        // (where the serialiser writes `<` raw but never a raw `"`).
+        let parts = [
+            "<p>&lt;abbr lang=&quot;&quot;&gt;&lt;/abbr&gt; one</p>\n",
+            "<p><a href=\"https://x.example/&lt;abbr lang=&quot;&quot;&gt;&lt;/abbr&gt;\" title=\"&lt;abbr lang=&quot;&quot;&gt;&lt;/abbr&gt;\">two</a></p>\n",
+            "<div class=\"internal\" aria-label=\"Internal\">\n<p>three</p>\n</div>\n",
+            "<table>\n<thead><tr><th scope=\"col\">a</th></tr></thead>\n<tbody>\n<tr><td>b</td></tr>\n</tbody>\n</table>\n",
+            "<ul>\n<li class=\"task done\">☑ <em>four</em></li>\n</ul>\n",
+        ];
+        let alone: Vec<String> = parts.iter().map(|p| s.clean(p)).collect();
+        assert_eq!(s.clean_parts(&parts), alone);
+        assert_eq!(s.clean(&parts.concat()), alone.concat());
     }
 }

@@ -6,8 +6,6 @@
 //! tables, images, code, raw HTML, parenthesised asides and internal content are never
 //! spoken. All XML goes through [`speech::Xml`], which escapes every text and attribute.
 
-use std::collections::HashMap;
-
 use crate::content::{Block, Inline};
 use crate::domain::{Audience, Channel};
 use crate::render::speech::{self, Dropped, Piece, Sentence, Xml};
@@ -70,15 +68,14 @@ impl Script {
         for s in speech::split_sentences(&pieces) {
             for mut part in speech::split_long(s, self.zh) {
                 speech::terminate(&mut part, self.zh);
-                let text = speech::plain(&part);
-                if speech::sentence_len(&text, self.zh) > speech::sentence_limit(self.zh) {
+                if speech::pieces_len(&part, self.zh) > speech::sentence_limit(self.zh) {
                     self.warn(
                         "sentence_too_long",
                         format!(
                             "sentence longer than {} {}: {}",
                             speech::sentence_limit(self.zh),
                             if self.zh { "Hanzi" } else { "words" },
-                            speech::excerpt(&text)
+                            speech::excerpt(&speech::plain(&part))
                         ),
                     );
                 }
@@ -287,33 +284,40 @@ fn emit(sc: &mut Script, pending: &mut Option<Vec<Sentence>>, kind: Kind, s: Vec
 
 /// Each sentence's SSML markup, written once and shared by the SSML and VoiceXML
 /// documents: tokenising speech (numbers, dates, phones) is the costliest part of the IVR
-/// render. Keyed by the sentence's address in the [`Script`], which does not change while
-/// the formats are written; a sentence not in the script is written directly.
-struct Markup(HashMap<*const Sentence, String>);
+/// render. `0[i][j]` is the markup of sentence `j` of section `i` of the [`Script`].
+struct Markup(Vec<Vec<String>>);
 
 impl Markup {
     fn of(sc: &Script) -> Self {
-        let mut map = HashMap::new();
-        for s in sc.sections.iter().flat_map(|sec| &sec.sentences) {
-            let mut x = Xml { out: String::new() };
-            speech::write_ssml_sentence(&mut x, s);
-            map.insert(s as *const Sentence, x.out);
-        }
-        Markup(map)
+        let markup = sc
+            .sections
+            .iter()
+            .map(|sec| {
+                sec.sentences
+                    .iter()
+                    .map(|s| {
+                        let mut x = Xml {
+                            out: String::with_capacity(256),
+                        };
+                        speech::write_ssml_sentence(&mut x, s);
+                        x.out
+                    })
+                    .collect()
+            })
+            .collect();
+        Markup(markup)
     }
 
-    fn write(&self, x: &mut Xml, s: &Sentence) {
-        match self.0.get(&(s as *const Sentence)) {
-            Some(m) => x.out.push_str(m),
-            None => speech::write_ssml_sentence(x, s),
-        }
+    fn section(&self, i: usize) -> &[String] {
+        &self.0[i]
     }
 }
 
-fn write_s(x: &mut Xml, m: &Markup, depth: usize, s: &Sentence) {
+/// One `<s>` on its own line.
+fn write_s(x: &mut Xml, depth: usize, markup: &str) {
     x.indent(depth);
     x.open("s", &[]);
-    m.write(x, s);
+    x.out.push_str(markup);
     x.close("s");
     x.nl();
 }
@@ -329,17 +333,17 @@ fn ssml(input: &RenderInput<'_>, sc: &Script, m: &Markup) -> String {
         ],
     );
     x.nl();
-    for sec in &sc.sections {
+    for (i, sec) in sc.sections.iter().enumerate() {
         x.indent(1);
         x.open("p", &[]);
-        if let [only] = sec.sentences.as_slice() {
+        if let [only] = m.section(i) {
             x.open("s", &[]);
-            m.write(&mut x, only);
+            x.out.push_str(only);
             x.close("s");
         } else {
             x.nl();
-            for s in &sec.sentences {
-                write_s(&mut x, m, 2, s);
+            for s in m.section(i) {
+                write_s(&mut x, 2, s);
             }
             x.indent(1);
         }
@@ -363,7 +367,7 @@ fn text(sc: &Script) -> String {
             if i > 0 && !sc.zh {
                 out.push(' ');
             }
-            out.push_str(&speech::plain(s));
+            speech::plain_into(&mut out, s);
         }
         out.push('\n');
     }
@@ -429,17 +433,19 @@ const EN: Words = Words {
 };
 
 /// Groups the script into menu-sized units: each step alone, other content in runs of
-/// at most [`UNIT_SENTENCES`] sentences (a heading starts a new unit).
-fn units(sc: &Script) -> Vec<Vec<&Sentence>> {
-    let mut out: Vec<Vec<&Sentence>> = Vec::new();
-    let mut cur: Vec<&Sentence> = Vec::new();
-    for sec in sc.sections.iter().filter(|s| s.kind != Kind::Intro) {
+/// at most [`UNIT_SENTENCES`] sentences (a heading starts a new unit). Sentences are
+/// given by their markup.
+fn units<'m>(sc: &Script, m: &'m Markup) -> Vec<Vec<&'m str>> {
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    let sections = sc.sections.iter().enumerate();
+    for (i, sec) in sections.clone().filter(|(_, s)| s.kind != Kind::Intro) {
         let new_unit = matches!(sec.kind, Kind::Step | Kind::Heading)
             || cur.len() + sec.sentences.len() > UNIT_SENTENCES;
         if new_unit && !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
         }
-        cur.extend(sec.sentences.iter());
+        cur.extend(m.section(i).iter().map(String::as_str));
         if sec.kind == Kind::Step {
             out.push(std::mem::take(&mut cur));
         }
@@ -448,9 +454,9 @@ fn units(sc: &Script) -> Vec<Vec<&Sentence>> {
         out.push(cur);
     }
     if out.is_empty()
-        && let Some(intro) = sc.sections.iter().find(|s| s.kind == Kind::Intro)
+        && let Some((i, _)) = sections.clone().find(|(_, s)| s.kind == Kind::Intro)
     {
-        out.push(intro.sentences.iter().collect());
+        out.push(m.section(i).iter().map(String::as_str).collect());
     }
     out
 }
@@ -521,7 +527,11 @@ fn vxml(input: &RenderInput<'_>, sc: &Script, m: &Markup) -> String {
     x.indent(2);
     x.open("prompt", &[("bargein", "true")]);
     x.nl();
-    write_s(&mut x, m, 3, &title);
+    let mut title_markup = Xml {
+        out: String::with_capacity(128),
+    };
+    speech::write_ssml_sentence(&mut title_markup, &title);
+    write_s(&mut x, 3, &title_markup.out);
     nav_sentences(
         &mut x,
         if sc.steps > 0 {
@@ -557,7 +567,7 @@ fn vxml(input: &RenderInput<'_>, sc: &Script, m: &Markup) -> String {
     x.close("menu");
     x.nl();
 
-    let units = units(sc);
+    let units = units(sc, m);
     let n = units.len();
     for (i, unit) in units.iter().enumerate() {
         let id = format!("step{}", i + 1);
@@ -568,7 +578,7 @@ fn vxml(input: &RenderInput<'_>, sc: &Script, m: &Markup) -> String {
         x.open("prompt", &[]);
         x.nl();
         for s in unit {
-            write_s(&mut x, m, 3, s);
+            write_s(&mut x, 3, s);
         }
         x.indent(3);
         x.empty("break", &[("time", "300ms")]);

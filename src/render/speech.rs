@@ -92,9 +92,24 @@ pub(crate) fn flatten(
 static URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:https?://|www\.|mailto:)\S*").expect("static regex"));
 
+/// Whether `text` contains `://`, `www.` or `mailto:` (what [`URL`] needs to match), in
+/// one pass over the bytes.
+fn may_hold_url(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, c)| {
+        let rest = &b[i + 1..];
+        match c {
+            b':' => rest.starts_with(b"//"),
+            b'w' => rest.starts_with(b"ww."),
+            b'm' => rest.starts_with(b"ailto:"),
+            _ => false,
+        }
+    })
+}
+
 fn push_text(out: &mut Vec<Piece>, text: &str) {
     let cleaned;
-    let text = if text.contains("://") || text.contains("www.") || text.contains("mailto:") {
+    let text = if may_hold_url(text) {
         cleaned = URL.replace_all(text, "");
         cleaned.as_ref()
     } else {
@@ -109,11 +124,37 @@ fn push_text(out: &mut Vec<Piece>, text: &str) {
 
 /// Plain text of pieces (alias for snippets that have a channel variant).
 pub(crate) fn plain(pieces: &[Piece]) -> String {
-    let mut s = String::new();
-    for p in pieces {
-        s.push_str(p.spoken());
-    }
+    let mut s = String::with_capacity(pieces.iter().map(|p| p.spoken().len()).sum());
+    plain_into(&mut s, pieces);
     s
+}
+
+/// [`plain`], appended to `out`.
+pub(crate) fn plain_into(out: &mut String, pieces: &[Piece]) {
+    for p in pieces {
+        out.push_str(p.spoken());
+    }
+}
+
+/// The sentence length (Hanzi for Chinese, words otherwise) of the plain text of
+/// `pieces`, without building it.
+pub(crate) fn pieces_len(pieces: &[Piece], zh: bool) -> usize {
+    let chars = pieces.iter().flat_map(|p| p.spoken().chars());
+    if zh {
+        chars.filter(|&c| is_hanzi(c)).count()
+    } else {
+        // Words as `split_whitespace` counts them: starts of non-whitespace runs.
+        let mut words = 0;
+        let mut in_word = false;
+        for c in chars {
+            let ws = c.is_whitespace();
+            if !ws && !in_word {
+                words += 1;
+            }
+            in_word = !ws;
+        }
+        words
+    }
 }
 
 /// Plain text of a string field (resolving `{{snippet:KEY}}`).
@@ -139,7 +180,9 @@ pub(crate) fn is_hanzi(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
 }
 
-/// Sentence length: Hanzi for Chinese, words otherwise.
+/// Sentence length: Hanzi for Chinese, words otherwise. (Renders count pieces with
+/// [`pieces_len`]; this is its definition, which the tests hold it to.)
+#[cfg(test)]
 pub(crate) fn sentence_len(s: &str, zh: bool) -> usize {
     if zh {
         s.chars().filter(|&c| is_hanzi(c)).count()
@@ -249,11 +292,22 @@ fn finish(out: &mut Vec<Sentence>, cur: &mut Sentence) {
     }
 }
 
-/// Collapses whitespace runs and trims the sentence.
+/// Whether `t` has whitespace other than single spaces (what [`tidy`] rewrites).
+fn untidy(t: &str) -> bool {
+    let mut prev_ws = false;
+    t.chars().any(|c| {
+        let ws = c.is_whitespace();
+        let bad = ws && (c != ' ' || prev_ws);
+        prev_ws = ws;
+        bad
+    })
+}
+
+/// Collapses whitespace runs (to one space) and trims the sentence.
 fn tidy(mut s: Sentence) -> Sentence {
     for p in s.iter_mut() {
         if let Piece::Text(t) = p
-            && t.contains(char::is_whitespace)
+            && untidy(t)
         {
             {
                 let mut n = String::with_capacity(t.len());
@@ -277,10 +331,11 @@ fn tidy(mut s: Sentence) -> Sentence {
         }
     }
     if let Some(Piece::Text(t)) = s.first_mut() {
-        *t = t.trim_start().to_string();
+        let lead = t.len() - t.trim_start().len();
+        t.drain(..lead);
     }
     if let Some(Piece::Text(t)) = s.last_mut() {
-        *t = t.trim_end().to_string();
+        t.truncate(t.trim_end().len());
     }
     s.retain(|p| !matches!(p, Piece::Text(t) if t.is_empty()));
     s
@@ -308,7 +363,7 @@ fn is_clause_sep(c: char) -> bool {
 /// Returns the parts; any part still over the limit is reported by the caller.
 pub(crate) fn split_long(s: Sentence, zh: bool) -> Vec<Sentence> {
     let limit = sentence_limit(zh);
-    if sentence_len(&plain(&s), zh) <= limit {
+    if pieces_len(&s, zh) <= limit {
         return vec![s];
     }
     // Clauses: cut text pieces after each separator.
@@ -339,7 +394,7 @@ pub(crate) fn split_long(s: Sentence, zh: bool) -> Vec<Sentence> {
     let mut acc: Sentence = Vec::new();
     let mut acc_len = 0;
     for c in clauses {
-        let len = sentence_len(&plain(&c), zh);
+        let len = pieces_len(&c, zh);
         if !acc.is_empty() && acc_len + len > limit {
             out.push(std::mem::take(&mut acc));
             acc_len = 0;
@@ -435,69 +490,303 @@ pub(crate) enum Tok<'a> {
     Time(&'a str),
 }
 
-static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?P<date>(?-u:\b)\d{4}-\d{1,2}-\d{1,2}(?-u:\b))",
-        r"|(?P<tel>(?:\+?\d{1,3}[- ])?\d{3}-\d{3,4}-\d{4}|\d{5,})",
-        r"|(?P<time>(?-u:\b)\d{1,2}:\d{2}(?-u:\b))",
-        r"|(?P<num>\d+(?:\.\d+)?)",
-        r"|(?P<latin>[A-Za-z]+)",
-    ))
-    .expect("static regex")
-});
-
 /// Splits text into plain runs and say-as tokens. Latin acronyms (2–5 capitals) are
 /// spelled out; other latin words are plain text.
+///
+/// A hand-written scanner with exactly the semantics of the leftmost-first regex it
+/// replaced (kept in the tests as the reference the scanner is checked against):
+///
+/// ```text
+/// (?P<date>(?-u:\b)\d{4}-\d{1,2}-\d{1,2}(?-u:\b))
+/// |(?P<tel>(?:\+?\d{1,3}[- ])?\d{3}-\d{3,4}-\d{4}|\d{5,})
+/// |(?P<time>(?-u:\b)\d{1,2}:\d{2}(?-u:\b))
+/// |(?P<num>\d+(?:\.\d+)?)
+/// |(?P<latin>[A-Za-z]+)
+/// ```
+///
+/// `\d` is a Unicode decimal digit (full-width ０–９ included), `\b` an ASCII word
+/// boundary. At each position the alternatives are tried in that order, each with the
+/// regex's backtracking order, and the first that matches wins. The regex with capture
+/// groups was the costliest step of an IVR render.
 pub(crate) fn tokenize(text: &str, mut f: impl FnMut(Tok<'_>)) {
+    let bytes = text.as_bytes();
     let mut last = 0;
-    for caps in TOKENS.captures_iter(text) {
-        let Some(m) = caps.get(0) else { continue };
-        let tok = if caps.name("date").is_some() {
-            Tok::Date(m.as_str())
-        } else if caps.name("tel").is_some() {
-            Tok::Telephone(m.as_str())
-        } else if caps.name("time").is_some() {
-            Tok::Time(m.as_str())
-        } else if caps.name("num").is_some() {
-            Tok::Cardinal(m.as_str())
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let found = if b.is_ascii_alphabetic() {
+            let end = i + bytes[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            let w = &text[i..end];
+            let acronym = (2..=5).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_uppercase());
+            // Other latin words are consumed (a number right after one is not a date or
+            // time: no word boundary) but stay in the surrounding text run.
+            Some((end, acronym.then_some(Tok::Characters(w))))
+        } else if is_cjk_lead(b) {
+            // Most of a Chinese text; none of it can start a token.
+            None
+        } else if b.is_ascii_digit() || b == b'+' || (b >= 0x80 && digit_at(text, i).is_some()) {
+            number_at(text, i).map(|(end, tok)| (end, Some(tok)))
         } else {
-            let w = m.as_str();
-            if (2..=5).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_uppercase()) {
-                Tok::Characters(w)
-            } else {
-                continue;
-            }
+            None
         };
-        if m.start() > last {
-            f(Tok::Text(&text[last..m.start()]));
+        match found {
+            Some((end, tok)) => {
+                if let Some(tok) = tok {
+                    if i > last {
+                        f(Tok::Text(&text[last..i]));
+                    }
+                    f(tok);
+                    last = end;
+                }
+                i = end;
+            }
+            None => i += utf8_len(b),
         }
-        f(tok);
-        last = m.end();
     }
     if last < text.len() {
         f(Tok::Text(&text[last..]));
     }
 }
 
-/// XML 1.0 allows only these characters; others (controls) are dropped.
-fn xml_char_ok(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+/// Whether `lead` starts a character in U+3000..=U+9FFF (CJK punctuation, kana, Hanzi),
+/// a range with no decimal digit (Unicode's are listed per script; the full-width ones
+/// are U+FF10..=U+FF19).
+fn is_cjk_lead(lead: u8) -> bool {
+    (0xe3..=0xe9).contains(&lead)
+}
+
+/// Length in bytes of the UTF-8 sequence that starts with `lead`.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// A date, phone number, time or number starting at byte `i`, in that order of preference.
+fn number_at(text: &str, i: usize) -> Option<(usize, Tok<'_>)> {
+    if let Some(end) = date_at(text, i) {
+        return Some((end, Tok::Date(&text[i..end])));
+    }
+    if let Some(end) = tel_at(text, i) {
+        return Some((end, Tok::Telephone(&text[i..end])));
+    }
+    if let Some(end) = time_at(text, i) {
+        return Some((end, Tok::Time(&text[i..end])));
+    }
+    cardinal_at(text, i).map(|end| (end, Tok::Cardinal(&text[i..end])))
+}
+
+/// Whether `c` is a Unicode decimal digit (`\d`, general category Nd).
+fn is_unicode_digit(c: char) -> bool {
+    // `is_numeric` (N*) is cheap and rejects almost everything; the few numerics that
+    // are not decimal digits (½, Ⅻ, 〇) are told apart by the regex engine's tables.
+    static ND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d$").expect("static regex"));
+    c.is_ascii_digit() || (c.is_numeric() && ND.is_match(c.encode_utf8(&mut [0; 4])))
+}
+
+/// The length of the digit at byte `i` (a char boundary), if there is one.
+fn digit_at(text: &str, i: usize) -> Option<usize> {
+    let b = *text.as_bytes().get(i)?;
+    if b.is_ascii_digit() {
+        return Some(1);
+    }
+    if b < 0x80 {
+        return None;
+    }
+    let c = text[i..].chars().next()?;
+    is_unicode_digit(c).then(|| c.len_utf8())
+}
+
+/// The end of exactly `n` digits starting at `i`.
+fn digits(text: &str, mut i: usize, n: usize) -> Option<usize> {
+    for _ in 0..n {
+        i += digit_at(text, i)?;
+    }
+    Some(i)
+}
+
+/// The end of the longest run of digits (at least one) starting at `i`.
+fn digit_run(text: &str, mut i: usize) -> Option<usize> {
+    let start = i;
+    while let Some(len) = digit_at(text, i) {
+        i += len;
+    }
+    (i > start).then_some(i)
+}
+
+fn byte_is(text: &str, i: usize, set: &[u8]) -> bool {
+    text.as_bytes().get(i).is_some_and(|b| set.contains(b))
+}
+
+/// `(?-u:\b)`: the bytes either side of `i` differ in being ASCII word characters.
+fn ascii_boundary(text: &str, i: usize) -> bool {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let b = text.as_bytes();
+    let before = i > 0 && b.get(i - 1).is_some_and(word);
+    let after = b.get(i).is_some_and(word);
+    before != after
+}
+
+/// `\b\d{4}-\d{1,2}-\d{1,2}\b`
+fn date_at(text: &str, i: usize) -> Option<usize> {
+    if !ascii_boundary(text, i) {
+        return None;
+    }
+    let year = digits(text, i, 4)?;
+    if !byte_is(text, year, b"-") {
+        return None;
+    }
+    for m in [2, 1] {
+        let Some(month) = digits(text, year + 1, m) else {
+            continue;
+        };
+        if !byte_is(text, month, b"-") {
+            continue;
+        }
+        for d in [2, 1] {
+            if let Some(day) = digits(text, month + 1, d)
+                && ascii_boundary(text, day)
+            {
+                return Some(day);
+            }
+        }
+    }
+    None
+}
+
+/// `(?:\+?\d{1,3}[- ])?\d{3}-\d{3,4}-\d{4}|\d{5,}`
+fn tel_at(text: &str, i: usize) -> Option<usize> {
+    // The optional country/area prefix is tried first, `+` first, longest first.
+    let plus = byte_is(text, i, b"+").then_some(i + 1);
+    for start in plus.into_iter().chain([i]) {
+        for k in [3, 2, 1] {
+            if let Some(p) = digits(text, start, k)
+                && byte_is(text, p, b"- ")
+                && let Some(end) = tel_rest(text, p + 1)
+            {
+                return Some(end);
+            }
+        }
+    }
+    if let Some(end) = tel_rest(text, i) {
+        return Some(end);
+    }
+    let (mut end, mut n) = (i, 0);
+    while let Some(len) = digit_at(text, end) {
+        end += len;
+        n += 1;
+    }
+    (n >= 5).then_some(end)
+}
+
+/// `\d{3}-\d{3,4}-\d{4}`
+fn tel_rest(text: &str, i: usize) -> Option<usize> {
+    let a = digits(text, i, 3)?;
+    if !byte_is(text, a, b"-") {
+        return None;
+    }
+    for m in [4, 3] {
+        if let Some(b) = digits(text, a + 1, m)
+            && byte_is(text, b, b"-")
+            && let Some(end) = digits(text, b + 1, 4)
+        {
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// `\b\d{1,2}:\d{2}\b`
+fn time_at(text: &str, i: usize) -> Option<usize> {
+    if !ascii_boundary(text, i) {
+        return None;
+    }
+    for h in [2, 1] {
+        if let Some(p) = digits(text, i, h)
+            && byte_is(text, p, b":")
+            && let Some(end) = digits(text, p + 1, 2)
+            && ascii_boundary(text, end)
+        {
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// `\d+(?:\.\d+)?`
+fn cardinal_at(text: &str, i: usize) -> Option<usize> {
+    let int = digit_run(text, i)?;
+    if byte_is(text, int, b".")
+        && let Some(frac) = digit_run(text, int + 1)
+    {
+        return Some(frac);
+    }
+    Some(int)
 }
 
 /// Appends text with `&`, `<`, `>` escaped (and quotes, so it is safe in attributes too).
+/// Characters XML 1.0 does not allow (C0 controls other than tab and line ends, U+FFFE,
+/// U+FFFF) are dropped. Works on bytes, copying runs of ordinary text
+/// at once: every character it acts on is ASCII or, for U+FFFE/U+FFFF, a 3-byte sequence
+/// that no other character's encoding contains.
 pub(crate) fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if xml_char_ok(c) => out.push(c),
-            _ => {}
+    let b = s.as_bytes();
+    let (mut i, mut last) = (0, 0);
+    while i < b.len() {
+        if !XML_SPECIAL[usize::from(b[i])] {
+            i += 1;
+            continue;
         }
+        let (rep, len) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&apos;", 1),
+            b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            c if c < 0x20 => ("", 1),
+            0xef if b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)) => {
+                ("", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(rep);
+        i += len;
+        last = i;
     }
+    out.push_str(&s[last..]);
 }
+
+/// The bytes [`escape_into`] may have to act on: `& < > " '`, C0 controls and the lead
+/// byte of U+FFFE/U+FFFF. Everything else is copied as it is.
+static XML_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[0xef] = true;
+    t
+};
 
 /// A tiny XML writer: every text and attribute value goes through [`escape_into`].
 pub(crate) struct Xml {
@@ -688,6 +977,184 @@ mod tests {
         let joined = v.join("|");
         assert!(joined.contains("Date(\"2026-06-01\")"), "{joined}");
         assert!(joined.contains("Time(\"8:00\")"), "{joined}");
+    }
+
+    /// The regex the scanner replaced, and its tokenizer: the reference for
+    /// [`scanner_matches_the_regex`].
+    static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"(?P<date>(?-u:\b)\d{4}-\d{1,2}-\d{1,2}(?-u:\b))",
+            r"|(?P<tel>(?:\+?\d{1,3}[- ])?\d{3}-\d{3,4}-\d{4}|\d{5,})",
+            r"|(?P<time>(?-u:\b)\d{1,2}:\d{2}(?-u:\b))",
+            r"|(?P<num>\d+(?:\.\d+)?)",
+            r"|(?P<latin>[A-Za-z]+)",
+        ))
+        .expect("static regex")
+    });
+
+    fn regex_tokenize(text: &str, mut f: impl FnMut(Tok<'_>)) {
+        let mut last = 0;
+        for caps in TOKENS.captures_iter(text) {
+            let Some(m) = caps.get(0) else { continue };
+            let tok = if caps.name("date").is_some() {
+                Tok::Date(m.as_str())
+            } else if caps.name("tel").is_some() {
+                Tok::Telephone(m.as_str())
+            } else if caps.name("time").is_some() {
+                Tok::Time(m.as_str())
+            } else if caps.name("num").is_some() {
+                Tok::Cardinal(m.as_str())
+            } else {
+                let w = m.as_str();
+                if (2..=5).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_uppercase()) {
+                    Tok::Characters(w)
+                } else {
+                    continue;
+                }
+            };
+            if m.start() > last {
+                f(Tok::Text(&text[last..m.start()]));
+            }
+            f(tok);
+            last = m.end();
+        }
+        if last < text.len() {
+            f(Tok::Text(&text[last..]));
+        }
+    }
+
+    fn tokens_of(text: &str, regex: bool) -> Vec<String> {
+        let mut v = Vec::new();
+        let push = |t: Tok<'_>| v.push(format!("{t:?}"));
+        if regex {
+            regex_tokenize(text, push);
+        } else {
+            tokenize(text, push);
+        }
+        v
+    }
+
+    #[test]
+    fn scanner_matches_the_regex() {
+        // Random strings over the characters the alternatives care about, including
+        // non-ASCII digits (full-width, Arabic-Indic) and numerics that are not digits.
+        const ALPHABET: [&str; 24] = [
+            "0",
+            "1",
+            "2",
+            "9",
+            "5",
+            "-",
+            "-",
+            " ",
+            "+",
+            ":",
+            ".",
+            "_",
+            "a",
+            "Z",
+            "LOS",
+            "宽",
+            "。",
+            "１",
+            "٣",
+            "½",
+            "〇",
+            "\u{fffe}",
+            "é",
+            "2026-06-01",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let len = (next() % 16) as usize;
+            let text: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            assert_eq!(tokens_of(&text, false), tokens_of(&text, true), "{text:?}");
+        }
+        for text in [
+            "1-800-555-0199",
+            "+86 10-8888-9999",
+            "+1 800-555-01999",
+            "400-810-8888",
+            "12345.67",
+            "1234.5.6",
+            "2026-6-1",
+            "2026-06-011",
+            "x2026-06-01",
+            "于2026-06-01生效",
+            "23:59:59",
+            "8:00am",
+            "abc123 USB3 NASA ABCDEF",
+            "１２３４５ ٣٣:٣٣",
+        ] {
+            assert_eq!(tokens_of(text, false), tokens_of(text, true), "{text:?}");
+        }
+    }
+
+    /// XML 1.0 allows only these characters.
+    fn xml_char_ok(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    }
+
+    #[test]
+    fn xml_escape_drops_what_xml_forbids() {
+        let s = "a&b<c>d\"e'f\u{1}g\th\ni\u{7f}\u{fffe}\u{ffff}\u{fffd}宽\u{10000}";
+        let mut by_bytes = String::new();
+        escape_into(&mut by_bytes, s);
+        let mut by_chars = String::new();
+        for c in s.chars() {
+            match c {
+                '&' => by_chars.push_str("&amp;"),
+                '<' => by_chars.push_str("&lt;"),
+                '>' => by_chars.push_str("&gt;"),
+                '"' => by_chars.push_str("&quot;"),
+                '\'' => by_chars.push_str("&apos;"),
+                c if xml_char_ok(c) => by_chars.push(c),
+                _ => {}
+            }
+        }
+        assert_eq!(by_bytes, by_chars);
+    }
+
+    #[test]
+    fn pieces_len_is_sentence_len_of_plain() {
+        let snip = |s: &str| Piece::Snip {
+            body: s.into(),
+            alias: None,
+            say_as: None,
+        };
+        let cases: Vec<Vec<Piece>> = vec![
+            vec![],
+            t(" a  b\tc "),
+            vec![
+                Piece::Text("Call ".into()),
+                snip("1-800"),
+                Piece::Text("now".into()),
+            ],
+            vec![
+                Piece::Text("Call".into()),
+                snip("x y"),
+                Piece::Text(" now ".into()),
+            ],
+            vec![
+                Piece::Text("拨打".into()),
+                snip("幺零零"),
+                Piece::Text("报修。".into()),
+            ],
+            t("\u{3000}宽带 ok"),
+        ];
+        for p in &cases {
+            for zh in [true, false] {
+                assert_eq!(pieces_len(p, zh), sentence_len(&plain(p), zh), "{p:?}");
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::content::dates::home_offset;
 use crate::content::doc::{Block, Doc};
@@ -19,6 +19,8 @@ use crate::domain::{Audience, Channel, ValidityStatus};
 
 use super::html::{self, Sanitizer};
 use super::{RenderError, RenderInput, RenderWarning, Renderer, Rendition};
+
+mod native;
 
 /// Article types with their own template; anything else uses `policy.html` (plain Article).
 const TYPES: [&str; 5] = [
@@ -69,6 +71,8 @@ const NOT_CONTENT: [&str; 8] = [
 /// The web renderer. Cheap to share: build once, render many.
 pub struct WebRenderer {
     tera: tera::Tera,
+    /// The templates that [`native`] can run without Tera (all the bundled ones), by name.
+    native: BTreeMap<String, Vec<native::Node>>,
     sanitizer: Sanitizer,
 }
 
@@ -131,10 +135,11 @@ impl WebRenderer {
     fn from_templates(
         sources: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, RenderError> {
+        let sources: BTreeMap<String, String> = sources.into_iter().collect();
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html"]);
         tera.set_escape_fn(html::escape);
-        tera.add_raw_templates(sources)
+        tera.add_raw_templates(sources.clone())
             .map_err(|e| template_error("templates/web", e))?;
         for t in TYPES {
             let name = format!("{t}.html");
@@ -147,6 +152,7 @@ impl WebRenderer {
         }
         Ok(WebRenderer {
             tera,
+            native: native::compile(&sources),
             sanitizer: Sanitizer::new(),
         })
     }
@@ -162,12 +168,23 @@ impl WebRenderer {
         } else {
             "policy.html".to_string()
         };
-        let ctx = tera::Context::from_serialize(&page).map_err(|e| template_error(&template, e))?;
-        let body = self
-            .tera
-            .render(&template, &ctx)
-            .map_err(|e| template_error(&template, e))?;
-        Ok((body, warnings))
+        // The page's static markup is about 2 kB besides the body.
+        let capacity = page.body_html.len() + 4096;
+        if let Some(body) = self
+            .native
+            .get(&template)
+            .and_then(|nodes| native::render(nodes, &page, capacity))
+        {
+            return Ok((body, warnings));
+        }
+        Ok((self.render_with_tera(&template, &page)?, warnings))
+    }
+
+    fn render_with_tera(&self, template: &str, page: &Page) -> Result<String, RenderError> {
+        let ctx = tera::Context::from_serialize(page).map_err(|e| template_error(template, e))?;
+        self.tera
+            .render(template, &ctx)
+            .map_err(|e| template_error(template, e))
     }
 }
 
@@ -296,10 +313,27 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 /// JSON for a `<script>` element: `<`, `>` and `&` are written as `\u003c` … (so no
 /// `</script>`, `<!--` or `<script` can appear), which any JSON parser reads back unchanged.
 pub fn script_safe_json(v: &Value) -> String {
+    script_safe(v)
+}
+
+/// [`script_safe_json`] of any serialisable value.
+fn script_safe<T: Serialize>(v: &T) -> String {
     let s = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
-    s.replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    let mut out = String::with_capacity(s.len() + 64);
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let rep = match b {
+            b'<' => "\\u003c",
+            b'>' => "\\u003e",
+            b'&' => "\\u0026",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(rep);
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -549,7 +583,7 @@ fn build_page(sanitizer: &Sanitizer, input: &RenderInput<'_>) -> (Page, Vec<Rend
         ValidityStatus::NotYetEffective => Some(ui.not_yet_effective),
     };
 
-    let json_ld = script_safe_json(&json_ld(input, &canonical, &org, &description));
+    let json_ld = script_safe(&json_ld(input, &canonical, &org, &description));
 
     let page = Page {
         lang: locale.to_string(),
@@ -581,7 +615,12 @@ fn build_page(sanitizer: &Sanitizer, input: &RenderInput<'_>) -> (Page, Vec<Rend
 
 /// schema.org JSON-LD: FAQPage for faq, TechArticle for procedure/troubleshooting,
 /// Article otherwise.
-fn json_ld(input: &RenderInput<'_>, canonical: &str, org: &str, description: &str) -> Value {
+fn json_ld<'a>(
+    input: &RenderInput<'a>,
+    canonical: &'a str,
+    org: &'a str,
+    description: &'a str,
+) -> JsonLd<'a> {
     let a = input.article;
     let base = input.site.base_url.trim_end_matches('/');
     let ld_type = match a.article_type.as_str() {
@@ -589,58 +628,229 @@ fn json_ld(input: &RenderInput<'_>, canonical: &str, org: &str, description: &st
         "procedure" | "troubleshooting" => "TechArticle",
         _ => "Article",
     };
-    let mut v = json!({
-        "@context": "https://schema.org",
-        "@type": ld_type,
-        "@id": canonical,
-        "url": canonical,
-        "headline": a.title,
-        "name": a.title,
-        "description": description,
-        "inLanguage": a.locale.as_str(),
-        "identifier": a.id.display(),
-        "version": a.revision.to_string(),
-        "dateModified": iso_date(a.updated_at),
-        "author": [{"@type": "Organization", "name": org, "url": base}],
-        "publisher": {"@type": "Organization", "name": org, "url": base},
+    let organisation = LdOrganization {
+        kind: "Organization",
+        name: org,
+        url: base,
+    };
+    let main_entity = (a.article_type == "faq").then(|| {
+        let question = field_str(input, "question")
+            .map(|q| html::field_to_text(q, input, Channel::Web))
+            .unwrap_or_else(|| a.title.clone());
+        let mut answer = String::new();
+        html::blocks_text_into(&mut answer, &input.doc.blocks, input, Channel::Web, true);
+        let answer = answer
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        [LdQuestion {
+            kind: "Question",
+            name: question,
+            accepted_answer: LdAnswer {
+                kind: "Answer",
+                text: answer,
+            },
+        }]
     });
-    if let Some(obj) = v.as_object_mut() {
-        if let Some(p) = a.published_at {
-            obj.insert("datePublished".into(), Value::String(iso_date(p)));
-        }
-        if a.article_type == "faq" {
-            let question = field_str(input, "question")
-                .map(|q| html::field_to_text(q, input, Channel::Web))
-                .unwrap_or_else(|| a.title.clone());
-            let mut answer = String::new();
-            html::blocks_text_into(&mut answer, &input.doc.blocks, input, Channel::Web, true);
-            let answer = answer
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n");
-            obj.insert(
-                "mainEntity".into(),
-                json!([{
-                    "@type": "Question",
-                    "name": question,
-                    "acceptedAnswer": {"@type": "Answer", "text": answer},
-                }]),
-            );
-        }
+    JsonLd {
+        context: "https://schema.org",
+        kind: ld_type,
+        id: canonical,
+        url: canonical,
+        headline: &a.title,
+        name: &a.title,
+        description,
+        in_language: a.locale.as_str(),
+        identifier: a.id.display(),
+        version: a.revision.to_string(),
+        date_modified: iso_date(a.updated_at),
+        author: [organisation],
+        publisher: organisation,
+        date_published: a.published_at.map(iso_date),
+        main_entity,
     }
-    v
+}
+
+/// The JSON-LD document, keys in the order pages have always had them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLd<'a> {
+    #[serde(rename = "@context")]
+    context: &'static str,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "@id")]
+    id: &'a str,
+    url: &'a str,
+    headline: &'a str,
+    name: &'a str,
+    description: &'a str,
+    in_language: &'a str,
+    identifier: String,
+    version: String,
+    date_modified: String,
+    author: [LdOrganization<'a>; 1],
+    publisher: LdOrganization<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    main_entity: Option<[LdQuestion; 1]>,
+}
+
+#[derive(Clone, Copy, Serialize)]
+struct LdOrganization<'a> {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LdQuestion {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: String,
+    accepted_answer: LdAnswer,
+}
+
+#[derive(Serialize)]
+struct LdAnswer {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    text: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn bundled_templates_compile() {
         WebRenderer::new().unwrap();
         WebRenderer::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/web")).unwrap();
+    }
+
+    /// Pages of the bench corpus in every article type, with the fields each type's
+    /// template shows (as text and as lists), specials in titles, a validity notice,
+    /// related articles and translations: the native runner gives Tera's bytes.
+    #[test]
+    fn native_equals_tera() {
+        use crate::render::{RelatedLink, SiteSettings, TranslationLink, corpus};
+        let r = WebRenderer::new().unwrap();
+        for t in TYPES {
+            assert!(
+                r.native.contains_key(&format!("{t}.html")),
+                "{t}.html runs natively"
+            );
+        }
+        let schemas = crate::schema::SchemaSet::bundled().unwrap();
+        let site = SiteSettings::default();
+        let now = DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = corpus::generate(20);
+        for (i, base) in c.views.iter().enumerate() {
+            let doc = crate::content::parse_body(&c.bodies[i], 1).unwrap().doc;
+            for variant in 0..4 {
+                let mut a = base.clone();
+                let f = &mut a.fields;
+                match variant {
+                    1 => {
+                        for (k, v) in [
+                            (
+                                "regions",
+                                json!(["华北", "<b>x</b> {{snippet:hotline}}", " "]),
+                            ),
+                            ("products", json!(["宽带"])),
+                            ("policy_number", json!("P-1 & \"2\"")),
+                            ("prerequisites", json!(["身份证", "SIM"])),
+                            ("issue", json!("断网 <i>")),
+                            ("environment", json!("光猫")),
+                            ("cause", json!("欠费")),
+                            ("question", json!("另一个问题？")),
+                        ] {
+                            f.insert(k.into(), v);
+                        }
+                    }
+                    2 => {
+                        a.title = format!("{} <script>&\"'", a.title);
+                        a.validity.expires_at = Some(now - chrono::Duration::days(1));
+                        f.insert("policy_number".into(), json!(["a", "b"]));
+                        f.insert("issue".into(), json!(["x"]));
+                        f.insert("summary".into(), json!(""));
+                        a.related = vec![RelatedLink {
+                            id: crate::domain::ArticleId(7),
+                            slug: "r".into(),
+                            title: "R & <r>".into(),
+                            audience: Audience::Public,
+                        }];
+                        a.translations = vec![TranslationLink {
+                            locale: crate::domain::Locale::en(),
+                            slug: "t".into(),
+                            title: "T".into(),
+                        }];
+                    }
+                    3 => {
+                        f.insert("regions".into(), json!([]));
+                        f.insert("prerequisites".into(), json!(["", " "]));
+                        a.category = None;
+                    }
+                    _ => {}
+                }
+                let input = RenderInput {
+                    article: &a,
+                    schema: schemas.get(&a.article_type).unwrap(),
+                    doc: &doc,
+                    snippets: &c.snippets_zh,
+                    site: &site,
+                    now,
+                };
+                let (page, _) = build_page(&r.sanitizer, &input);
+                let template = format!("{}.html", a.article_type);
+                let native = native::render(&r.native[&template], &page, 0)
+                    .unwrap_or_else(|| panic!("{template} variant {variant} in the subset"));
+                let tera = r.render_with_tera(&template, &page).unwrap();
+                assert_eq!(native, tera, "{template} variant {variant}");
+            }
+        }
+    }
+
+    #[test]
+    fn templates_outside_the_subset_go_to_tera() {
+        let mut sources: BTreeMap<String, String> = BUNDLED
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        sources.insert("faq.html".into(), "{{ title | upper }}".into());
+        sources.insert("policy.html".into(), "{# note #}{{ title }}".into());
+        sources.insert(
+            "procedure.html".into(),
+            "{%- if title %}x{% endif %}".into(),
+        );
+        let native = native::compile(&sources);
+        assert!(!native.contains_key("faq.html"));
+        assert!(!native.contains_key("policy.html"));
+        assert!(!native.contains_key("procedure.html"));
+        assert!(native.contains_key("troubleshooting.html"));
+        let r = WebRenderer::from_templates(sources).unwrap();
+        let a = crate::render::corpus::generate(1).views.remove(0);
+        let schemas = crate::schema::SchemaSet::bundled().unwrap();
+        let site = crate::render::SiteSettings::default();
+        let doc = crate::content::Doc::default();
+        let snippets = BTreeMap::new();
+        let input = RenderInput {
+            article: &a,
+            schema: schemas.get("faq").unwrap(),
+            doc: &doc,
+            snippets: &snippets,
+            site: &site,
+            now: Utc::now(),
+        };
+        assert_eq!(r.render_page(&input).unwrap().0, a.title.to_uppercase());
     }
 
     #[test]
