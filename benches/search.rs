@@ -6,7 +6,8 @@
 //! Besides criterion's report, prints index build throughput, per-query p50/p99 and the p99
 //! over the whole mix. `OMNIKB_BENCH_ROUNDS` (default 200) sets the timed rounds per query,
 //! `OMNIKB_BENCH_QUERY=zh_frequent` keeps one query (for profiling) and
-//! `OMNIKB_BENCH_CRITERION=0` skips criterion.
+//! `OMNIKB_BENCH_CRITERION=0` skips criterion, `OMNIKB_BENCH_INDEX=DIR` keeps the index in DIR
+//! and reuses it on the next run.
 
 use std::time::{Duration, Instant};
 
@@ -297,14 +298,6 @@ fn queries() -> Vec<(&'static str, SearchRequest)> {
     ]
 }
 
-/// CPU time this thread has run (Linux `/proc/thread-self/schedstat`, nanoseconds): unlike
-/// wall time it does not grow while other processes hold the shared cores.
-fn thread_cpu() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -320,7 +313,6 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let docs = gen_docs(n);
     // OMNIKB_BENCH_INDEX=DIR keeps the index on disk and reuses it when it holds the same
     // number of documents (to profile queries without rebuilding; the build is then not timed).
     let ix = match std::env::var_os("OMNIKB_BENCH_INDEX") {
@@ -334,6 +326,7 @@ fn main() {
         );
     } else {
         ix.clear().expect("clear");
+        let docs = gen_docs(n);
         let start = Instant::now();
         for chunk in docs.chunks(5_000) {
             ix.upsert(chunk).expect("upsert");
@@ -361,67 +354,69 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    // Warm-up: first-use costs (dictionary loading, page faults) are not query latency.
+    // The first run of each query fills the per-segment caches (bitsets, facet tables,
+    // impacts) it needs; it is reported separately ("first") from the timed rounds.
+    let mut first = Vec::with_capacity(qs.len());
     for (_, q) in &qs {
+        let t = Instant::now();
         ix.search(q, &syn).expect("search");
+        first.push(t.elapsed());
     }
     let mut all = Vec::with_capacity(rounds * qs.len());
-    let mut all_cpu = Vec::with_capacity(rounds * qs.len());
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("wall = elapsed time; cpu = this thread's CPU time (robust to a busy machine)");
-    for (name, q) in &qs {
+    println!(
+        "wall-clock ms over {rounds} rounds; first = the query's first run (cold caches); \
+         phases = median µs: plan, weights, match, facets, first pass, rescore, hits, highlight"
+    );
+    for ((name, q), first) in qs.iter().zip(&first) {
         let mut times = Vec::with_capacity(rounds);
-        let mut cpu = Vec::with_capacity(rounds);
+        let mut phases: Vec<[u64; 8]> = Vec::with_capacity(rounds);
         let mut total = 0;
         for _ in 0..rounds {
-            let c = thread_cpu();
             let t = Instant::now();
-            let res = ix.search(q, &syn).expect("search");
+            let (res, tm) = ix.search_timed(q, &syn).expect("search");
             times.push(t.elapsed());
-            if let (Some(a), Some(b)) = (c, thread_cpu()) {
-                cpu.push(b.saturating_sub(a));
-            }
+            phases.push([
+                tm.plan_us,
+                tm.weights_us,
+                tm.match_us,
+                tm.facets_us,
+                tm.first_pass_us,
+                tm.rescore_us,
+                tm.hits_us,
+                tm.highlight_us,
+            ]);
             total = res.total;
         }
         all.extend_from_slice(&times);
-        all_cpu.extend_from_slice(&cpu);
         times.sort();
-        cpu.sort();
         let mean = times.iter().sum::<Duration>() / rounds as u32;
-        print!(
-            "{name:16} total={total:6}  wall mean={:7.2} p50={:7.2} p99={:7.2} ms",
+        let median: Vec<String> = (0..8)
+            .map(|i| {
+                let mut v: Vec<u64> = phases.iter().map(|p| p[i]).collect();
+                v.sort_unstable();
+                v[v.len() / 2].to_string()
+            })
+            .collect();
+        println!(
+            "{name:16} total={total:6}  mean={:6.2} p50={:6.2} p99={:6.2} first={:6.2}  phases {}",
             ms(mean),
             ms(percentile(&times, 0.5)),
             ms(percentile(&times, 0.99)),
+            ms(*first),
+            median.join("/"),
         );
-        if !cpu.is_empty() {
-            print!(
-                "  cpu p50={:7.2} p99={:7.2} ms",
-                ms(percentile(&cpu, 0.5)),
-                ms(percentile(&cpu, 0.99))
-            );
-        }
-        println!();
     }
     all.sort();
-    all_cpu.sort();
     if !all.is_empty() {
-        print!(
-            "{:16} n={:6}       wall mean={:7.2} p50={:7.2} p99={:7.2} ms",
+        println!(
+            "{:16} n={:6}  mean={:6.2} p50={:6.2} p99={:6.2}",
             "all",
             all.len(),
             ms(all.iter().sum::<Duration>() / all.len() as u32),
             ms(percentile(&all, 0.5)),
             ms(percentile(&all, 0.99)),
         );
-        if !all_cpu.is_empty() {
-            print!(
-                "  cpu p50={:7.2} p99={:7.2} ms",
-                ms(percentile(&all_cpu, 0.5)),
-                ms(percentile(&all_cpu, 0.99))
-            );
-        }
-        println!();
     }
     if std::env::var("OMNIKB_BENCH_CRITERION").is_ok_and(|v| v == "0") {
         return;

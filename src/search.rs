@@ -53,8 +53,8 @@ const MAX_FUZZY_TERMS: usize = 64;
 /// Candidates per segment that the full query re-scores: this many times the hits asked for,
 /// and at least [`RESCORE_MIN`]. The first pass ranks by a flat sum of term scores; the full
 /// query (best field per word, phrases, typo and synonym weights) decides the final order.
-const RESCORE_FACTOR: usize = 3;
-const RESCORE_MIN: usize = 30;
+const RESCORE_FACTOR: usize = 2;
+const RESCORE_MIN: usize = 20;
 /// A segment with at most this many matches has all of them scored by the full model.
 const RESCORE_ALL: usize = 256;
 
@@ -150,6 +150,41 @@ pub struct SearchResponse {
     pub total: usize,
     pub hits: Vec<Hit>,
     pub facets: Facets,
+}
+
+/// Microseconds a search spent in each phase.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SearchTimings {
+    /// Analysis, synonyms, typo expansion, the scoring model.
+    pub plan_us: u64,
+    /// BM25 statistics of every term.
+    pub weights_us: u64,
+    /// Match sets with filters (bitsets).
+    pub match_us: u64,
+    pub facets_us: u64,
+    /// Candidate selection (BM25F, term at a time).
+    pub first_pass_us: u64,
+    /// The full model over the candidates, and the final order.
+    pub rescore_us: u64,
+    /// Stored fields of the hits.
+    pub hits_us: u64,
+    pub highlight_us: u64,
+}
+
+/// Time since the previous lap.
+struct Lap(std::time::Instant);
+
+impl Lap {
+    fn start() -> Self {
+        Lap(std::time::Instant::now())
+    }
+
+    fn lap(&mut self) -> u64 {
+        let now = std::time::Instant::now();
+        let us = now.duration_since(self.0).as_micros();
+        self.0 = now;
+        u64::try_from(us).unwrap_or(u64::MAX)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -766,6 +801,17 @@ impl SearchIndex {
         req: &SearchRequest,
         synonyms: &Synonyms,
     ) -> Result<SearchResponse, SearchError> {
+        self.search_timed(req, synonyms).map(|(r, _)| r)
+    }
+
+    /// [`search`](Self::search), also telling where the time went (benchmarks, profiling).
+    pub fn search_timed(
+        &self,
+        req: &SearchRequest,
+        synonyms: &Synonyms,
+    ) -> Result<(SearchResponse, SearchTimings), SearchError> {
+        let mut t = SearchTimings::default();
+        let mut clock = Lap::start();
         let f = self.inner.fields;
         let searcher = self.inner.reader.searcher();
         let q = req.q.trim();
@@ -775,14 +821,16 @@ impl SearchIndex {
             match self.plan_query(&searcher, q, req.locale.as_ref(), synonyms) {
                 Some(t) => Some(t),
                 None => {
-                    return Ok(SearchResponse {
+                    let empty = SearchResponse {
                         total: 0,
                         hits: Vec::new(),
                         facets: Facets::default(),
-                    });
+                    };
+                    return Ok((empty, t));
                 }
             }
         };
+        t.plan_us += clock.lap();
         let filter = Filter::new(f, req);
         let limit = req.limit.min(MAX_LIMIT);
         let offset = req.offset.min(100_000);
@@ -795,6 +843,7 @@ impl SearchIndex {
             }
             _ => None,
         };
+        t.weights_us += clock.lap();
         let facet_fields = [f.article_type, f.category_path, f.tags, f.locale];
         let mut facet_counts: [BTreeMap<String, u64>; 4] = Default::default();
         let mut total = 0;
@@ -802,6 +851,7 @@ impl SearchIndex {
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let matched = self.match_set(&searcher, seg, plan.as_ref(), &filter)?;
             let n = matched.count_ones(..);
+            t.match_us += clock.lap();
             if n == 0 {
                 continue;
             }
@@ -812,6 +862,7 @@ impl SearchIndex {
                     .facets(seg, *field)?
                     .count(&matched, counts);
             }
+            t.facets_us += clock.lap();
             if wanted == 0 {
                 continue;
             }
@@ -833,12 +884,14 @@ impl SearchIndex {
                     } else {
                         self.best_candidates(seg, p, first_pass, &matched, window)?
                     };
+                    t.first_pass_us += clock.lap();
                     let scores = p.tree.score(&p.root, leaf_weights, seg, &candidates)?;
                     for (doc, score) in candidates.into_iter().zip(scores) {
                         if let Some(score) = score {
                             ranked.push((tweak(doc, score), DocAddress::new(seg_ord, doc)));
                         }
                     }
+                    t.rescore_us += clock.lap();
                 }
                 _ => {
                     for doc in matched.ones() {
@@ -852,15 +905,18 @@ impl SearchIndex {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let top: Vec<(Score, DocAddress)> = ranked.into_iter().skip(offset).take(limit).collect();
         let facets = FacetsFruit(facet_counts.into_iter().collect()).into();
+        t.rescore_us += clock.lap();
 
-        let highlighter = plan
+        let mut highlighter = plan
             .as_ref()
             .filter(|_| !top.is_empty() && q.chars().any(char::is_alphanumeric))
             .and_then(|p| Highlighter::new(p.highlight_terms(f)));
         let now_ms = req.now.timestamp_millis();
         let mut hits = Vec::with_capacity(top.len());
+        t.highlight_us += clock.lap();
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
+            t.hits_us += clock.lap();
             let s = |field: Field| -> String {
                 doc.get_first(field)
                     .and_then(|v| v.as_str())
@@ -876,13 +932,14 @@ impl SearchIndex {
             let eff = i(f.effective_from, i64::MIN);
             let exp = i(f.expires_at, i64::MAX);
             let mut highlights = Vec::new();
-            if let Some(h) = &highlighter {
+            if let Some(h) = &mut highlighter {
                 for field in [f.stored_title, f.stored_summary, f.stored_body] {
                     if let Some(fragment) = h.fragment(&s(field)) {
                         highlights.push(fragment);
                     }
                 }
             }
+            t.highlight_us += clock.lap();
             let category = Some(s(f.category)).filter(|c| !c.is_empty());
             hits.push(Hit {
                 id: id.display(),
@@ -899,11 +956,15 @@ impl SearchIndex {
                 not_yet_effective: eff > now_ms,
             });
         }
-        Ok(SearchResponse {
-            total,
-            hits,
-            facets,
-        })
+        t.hits_us += clock.lap();
+        Ok((
+            SearchResponse {
+                total,
+                hits,
+                facets,
+            },
+            t,
+        ))
     }
 
     /// The documents of one segment that match the query text (all of them when there is
@@ -950,27 +1011,48 @@ impl SearchIndex {
         matched: &FixedBitSet,
         k: usize,
     ) -> Result<Vec<DocId>, SearchError> {
-        let mut acc = vec![0f32; seg.max_doc() as usize];
+        let mut terms = Vec::with_capacity(plan.rank.len());
         for ((field, term, _), w) in plan.rank.iter().zip(weights) {
             if let Some(impacts) = self.inner.docsets.impacts(seg, *field, term)? {
-                impacts.add_to(*w, &mut acc);
+                terms.push((impacts, *w));
             }
         }
-        // A max-heap under `Candidate`'s reversed order: its top is the weakest kept one.
-        let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(k + 1);
-        for doc in matched.ones() {
-            let score = acc[doc];
-            if heap.len() == k && heap.peek().is_some_and(|c| score <= c.0) {
-                continue;
+        let mut top = TopK::new(k);
+        let n = matched.count_ones(..);
+        if n * 16 < matched.len() {
+            // Few matches (a filter): score each one from the impacts directly, in doc order
+            // (a rare term's list is walked alongside).
+            let mut cursors: Vec<docsets::ImpactCursor<'_>> =
+                terms.iter().map(|(i, w)| i.cursor(*w)).collect();
+            for doc in matched.ones() {
+                let doc = doc as DocId;
+                let score = cursors.iter_mut().map(|c| c.score(doc)).sum();
+                top.offer(score, doc);
             }
-            heap.push(Candidate(score, doc as DocId));
-            if heap.len() > k {
-                heap.pop();
+        } else {
+            // Many: add the impacts block by block into an accumulator that stays in cache,
+            // then offer the block's matches.
+            const BLOCK: usize = 4096;
+            let mut acc = vec![0f32; BLOCK];
+            for start in (0..matched.len()).step_by(BLOCK) {
+                let end = (start + BLOCK).min(matched.len());
+                let acc = &mut acc[..end - start];
+                acc.fill(0.0);
+                for (impacts, w) in &terms {
+                    impacts.add_range(*w, start, acc);
+                }
+                // Once the candidates are full, a block whose best score cannot enter is
+                // skipped without walking its matches.
+                let best = acc.iter().copied().fold(0.0f32, f32::max);
+                if !top.would_take(best) {
+                    continue;
+                }
+                for doc in ones_in(matched, start, end) {
+                    top.offer(acc[doc - start], doc as DocId);
+                }
             }
         }
-        let mut docs: Vec<DocId> = heap.into_iter().map(|c| c.1).collect();
-        docs.sort_unstable();
-        Ok(docs)
+        Ok(top.into_sorted_docs())
     }
 
     /// Title completions for a prefix: the title itself, any word start in it, or the pinyin
@@ -1313,6 +1395,61 @@ impl<'a> Filter<'a> {
     }
 }
 
+/// The set bits of `bits` in `start..end` (`start` a multiple of the word size).
+fn ones_in(bits: &FixedBitSet, start: usize, end: usize) -> impl Iterator<Item = usize> + '_ {
+    const W: usize = usize::BITS as usize;
+    let words = bits.as_slice();
+    (start / W..end.div_ceil(W).min(words.len()))
+        .flat_map(move |i| {
+            let mut word = words[i];
+            std::iter::from_fn(move || {
+                if word == 0 {
+                    return None;
+                }
+                let bit = word.trailing_zeros() as usize;
+                word &= word - 1;
+                Some(i * W + bit)
+            })
+        })
+        .filter(move |&d| d < end)
+}
+
+/// The `k` best (score, doc) offered, by a heap whose top is the weakest kept one.
+struct TopK {
+    k: usize,
+    heap: BinaryHeap<Candidate>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
+        }
+    }
+
+    /// Whether a document with this score (and a later doc id) would be kept.
+    fn would_take(&self, score: Score) -> bool {
+        self.heap.len() < self.k || self.heap.peek().is_some_and(|c| score > c.0)
+    }
+
+    fn offer(&mut self, score: Score, doc: DocId) {
+        if !self.would_take(score) {
+            return;
+        }
+        self.heap.push(Candidate(score, doc));
+        if self.heap.len() > self.k {
+            self.heap.pop();
+        }
+    }
+
+    fn into_sorted_docs(self) -> Vec<DocId> {
+        let mut docs: Vec<DocId> = self.heap.into_iter().map(|c| c.1).collect();
+        docs.sort_unstable();
+        docs
+    }
+}
+
 /// Score order for a min-heap of candidates (ties: the later document is the weaker).
 #[derive(PartialEq)]
 struct Candidate(Score, DocId);
@@ -1334,7 +1471,8 @@ impl PartialOrd for Candidate {
     }
 }
 
-/// Terms of `field` (in any segment) the automaton accepts, at most [`MAX_FUZZY_TERMS`].
+/// ASCII terms of `field` (in any segment) the automaton accepts, at most
+/// [`MAX_FUZZY_TERMS`].
 fn existing_terms(
     searcher: &Searcher,
     field: Field,
@@ -1345,7 +1483,9 @@ fn existing_terms(
         let Ok(inv) = seg.inverted_index(field) else {
             continue;
         };
-        let Ok(mut stream) = inv.terms().search(dfa).into_stream() else {
+        // Only ASCII terms can be a Latin word's typo; bounding the walk there keeps the
+        // automaton out of the (much larger) Chinese part of the dictionary.
+        let Ok(mut stream) = inv.terms().search(dfa).lt([0x80u8]).into_stream() else {
             continue;
         };
         while stream.advance() {

@@ -100,6 +100,16 @@ impl Normalized {
 }
 
 pub fn normalize(orig: &str) -> Normalized {
+    normalize_with(orig, true)
+}
+
+/// [`normalize`] without the traditional -> simplified step (the highlighter searches for
+/// both scripts' forms of the query's words instead of folding every hit's text).
+pub fn normalize_width_and_case(orig: &str) -> Normalized {
+    normalize_with(orig, false)
+}
+
+fn normalize_with(orig: &str, fold_chinese: bool) -> Normalized {
     let mut chars = Vec::with_capacity(orig.len());
     let mut map = Vec::with_capacity(orig.len());
     let mut any_cjk = false;
@@ -126,7 +136,7 @@ pub fn normalize(orig: &str) -> Normalized {
             }
         }
     }
-    if any_cjk {
+    if any_cjk && fold_chinese {
         let s: String = chars.iter().collect();
         let conv = zhconv::zhconv(&s, zhconv::Variant::ZhHans);
         let conv: Vec<char> = conv.chars().collect();

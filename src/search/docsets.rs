@@ -162,22 +162,60 @@ impl Impacts {
         }
     }
 
-    /// `acc[doc] += weight * impact` for every document with the term.
-    pub(crate) fn add_to(&self, weight: f32, acc: &mut [f32]) {
+    /// `acc[doc - start] += weight * impact` for the documents `start..start + acc.len()`.
+    pub(crate) fn add_range(&self, weight: f32, start: usize, acc: &mut [f32]) {
         match self {
             Impacts::Dense(v) => {
-                for (a, &i) in acc.iter_mut().zip(v) {
+                let end = (start + acc.len()).min(v.len());
+                for (a, &i) in acc.iter_mut().zip(v.get(start..end).unwrap_or_default()) {
                     *a += weight * f32::from(i);
                 }
             }
             Impacts::Sparse(v) => {
-                for &(d, i) in v {
-                    if let Some(a) = acc.get_mut(d as usize) {
-                        *a += weight * f32::from(i);
+                let from = v.partition_point(|&(d, _)| (d as usize) < start);
+                for &(d, i) in &v[from..] {
+                    match acc.get_mut(d as usize - start) {
+                        Some(a) => *a += weight * f32::from(i),
+                        None => break,
                     }
                 }
             }
         }
+    }
+
+    /// A reader of `weight * impact` for documents asked in increasing order.
+    pub(crate) fn cursor(&self, weight: f32) -> ImpactCursor<'_> {
+        ImpactCursor {
+            impacts: self,
+            weight,
+            at: 0,
+        }
+    }
+}
+
+pub(crate) struct ImpactCursor<'a> {
+    impacts: &'a Impacts,
+    weight: f32,
+    /// Position in a sparse list.
+    at: usize,
+}
+
+impl ImpactCursor<'_> {
+    /// The weighted impact of `doc` (0 when it lacks the term); `doc` must not decrease.
+    pub(crate) fn score(&mut self, doc: DocId) -> f32 {
+        let i = match self.impacts {
+            Impacts::Dense(v) => v.get(doc as usize).copied().unwrap_or(0),
+            Impacts::Sparse(v) => {
+                while self.at < v.len() && v[self.at].0 < doc {
+                    self.at += 1;
+                }
+                match v.get(self.at) {
+                    Some(&(d, i)) if d == doc => i,
+                    _ => 0,
+                }
+            }
+        };
+        self.weight * f32::from(i)
     }
 }
 

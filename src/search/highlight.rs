@@ -3,15 +3,15 @@
 //!
 //! tantivy's snippet generator re-runs the field's analyser (jieba) over each hit's whole
 //! text, which cost more than the rest of a search together. This finds the words without
-//! segmenting: the text is normalised like indexed text ([`analysis::normalize`]: width,
-//! case, traditional → simplified, with a map back to the original bytes), Chinese and other
-//! non-ASCII words are found as substrings, and ASCII words are compared through the same
-//! English stemmer the index uses, so `resetting` is marked for `reset`.
+//! segmenting: the text's width and case are normalised like indexed text (with a map back
+//! to the original bytes), Chinese and other non-ASCII words are found as substrings in both
+//! simplified and traditional script, and ASCII words are compared through the same English
+//! stemmer the index uses, so `resetting` is marked for `reset`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
 
 use super::analysis;
@@ -22,42 +22,73 @@ pub(crate) const FRAGMENT_CHARS: usize = 160;
 pub(crate) struct Highlighter {
     /// Non-ASCII terms, matched as substrings of the normalised text (longest first).
     substrings: Option<AhoCorasick>,
+    /// For each substring pattern, the query term it is a form of.
+    pattern_term: Vec<usize>,
     /// ASCII terms as the index holds them (lower-cased, stemmed).
     words: HashSet<String>,
+    /// The first three letters of each ASCII term: only words starting so are stemmed.
+    heads: Vec<String>,
+    /// Words already stemmed for this query, and the term each is a form of.
+    seen: HashMap<String, Option<usize>>,
+    stemmer: Stemming,
 }
 
 impl Highlighter {
     /// For a query's terms as analysed (the index's form). `None` when none can be shown.
     pub fn new<'a>(terms: impl IntoIterator<Item = &'a str>) -> Option<Self> {
         let mut words = HashSet::new();
-        let mut substrings: Vec<&str> = Vec::new();
-        for t in terms {
+        let mut substrings: Vec<String> = Vec::new();
+        let mut pattern_term = Vec::new();
+        for (term, t) in terms.into_iter().enumerate() {
             if t.is_empty() {
                 continue;
             }
             if t.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 words.insert(t.to_string());
-            } else if !substrings.contains(&t) {
-                substrings.push(t);
+                continue;
+            }
+            // Texts are not folded to simplified Chinese here (that is the costly step of
+            // normalising them): a word is searched in both scripts instead.
+            let traditional = zhconv::zhconv(t, zhconv::Variant::ZhHant);
+            for form in [t.to_string(), traditional] {
+                if !substrings.contains(&form) {
+                    substrings.push(form);
+                    pattern_term.push(term);
+                }
             }
         }
         let substrings = if substrings.is_empty() {
             None
         } else {
+            // A contiguous NFA: built in microseconds for a query's dozen words, where a DFA
+            // (the default for few patterns) costs more to build than all the searching.
             AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(true)
                 .build(&substrings)
                 .ok()
         };
         if substrings.is_none() && words.is_empty() {
             return None;
         }
-        Some(Highlighter { substrings, words })
+        let heads = words
+            .iter()
+            .map(|t: &String| t.chars().take(3).collect::<String>())
+            .collect();
+        Some(Highlighter {
+            substrings,
+            pattern_term,
+            words,
+            heads,
+            seen: HashMap::new(),
+            stemmer: Stemming::default(),
+        })
     }
 
     /// The best fragment of `text` (the one with the most distinct matched terms, then the
     /// most matches), escaped, with matches in `<mark>`; `None` when nothing matches.
-    pub fn fragment(&self, text: &str) -> Option<String> {
+    pub fn fragment(&mut self, text: &str) -> Option<String> {
         let matches = self.find(text);
         if matches.is_empty() {
             return None;
@@ -72,46 +103,66 @@ impl Highlighter {
     }
 
     /// Matches in `text`, as byte ranges of the original, in order, not overlapping.
-    fn find(&self, text: &str) -> Vec<Match> {
-        let norm = analysis::normalize(text);
+    fn find(&mut self, text: &str) -> Vec<Match> {
+        if !needs_width_folding(text) {
+            // Chinese, ASCII and punctuation only: matching the text as it is finds what
+            // matching its normalised form would (case is ignored for ASCII).
+            return self.find_in(text, |a, b| Some(a..b));
+        }
+        let norm = analysis::normalize_width_and_case(text);
+        let s: String = norm.chars.iter().collect();
+        // Byte offset in `s` -> char index in `norm.chars`.
+        let mut char_at = Vec::with_capacity(s.len() + 1);
+        for (i, c) in norm.chars.iter().enumerate() {
+            char_at.extend(std::iter::repeat_n(i, c.len_utf8()));
+        }
+        char_at.push(norm.chars.len());
+        self.find_in(&s, |a, b| {
+            let (a, b) = (char_at[a], char_at[b]);
+            (a < b).then(|| norm.map[a].0..norm.map[b - 1].1)
+        })
+    }
+
+    /// Matches in `s`, mapped to the original's byte ranges by `original`.
+    fn find_in(
+        &mut self,
+        s: &str,
+        original: impl Fn(usize, usize) -> Option<Range<usize>>,
+    ) -> Vec<Match> {
         let mut out = Vec::new();
         if let Some(ac) = &self.substrings {
-            let s: String = norm.chars.iter().collect();
-            // Byte offset in `s` -> char index in `norm.chars`.
-            let mut char_at = Vec::with_capacity(s.len() + 1);
-            for (i, c) in norm.chars.iter().enumerate() {
-                char_at.extend(std::iter::repeat_n(i, c.len_utf8()));
-            }
-            char_at.push(norm.chars.len());
-            for m in ac.find_iter(&s) {
-                let (a, b) = (char_at[m.start()], char_at[m.end()]);
-                if a < b {
+            for m in ac.find_iter(s) {
+                if let Some(range) = original(m.start(), m.end()) {
                     out.push(Match {
-                        range: norm.map[a].0..norm.map[b - 1].1,
-                        term: m.pattern().as_usize(),
+                        range,
+                        term: self.pattern_term[m.pattern().as_usize()],
                     });
                 }
             }
         }
         if !self.words.is_empty() {
-            let mut stem = Stemming::default();
-            let cs = &norm.chars;
+            let mut word = String::new();
+            let bytes = s.as_bytes();
             let mut i = 0;
-            while i < cs.len() {
-                if !cs[i].is_ascii_alphanumeric() {
+            while i < bytes.len() {
+                if !bytes[i].is_ascii_alphanumeric() {
                     i += 1;
                     continue;
                 }
                 let start = i;
-                while i < cs.len() && cs[i].is_ascii_alphanumeric() {
+                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
                     i += 1;
                 }
-                let word: String = cs[start..i].iter().collect();
-                if let Some(term) = self.word_term(&word, &mut stem) {
-                    out.push(Match {
-                        range: norm.map[start].0..norm.map[i - 1].1,
-                        term,
-                    });
+                word.clear();
+                word.extend(
+                    bytes[start..i]
+                        .iter()
+                        .map(|b| b.to_ascii_lowercase() as char),
+                );
+                if let Some(term) = self.word_term(&word)
+                    && let Some(range) = original(start, i)
+                {
+                    out.push(Match { range, term });
                 }
             }
             out.sort_by_key(|m| m.range.start);
@@ -121,19 +172,34 @@ impl Highlighter {
 
     /// An id of the query term `word` is a form of, if any (a hash: it only has to tell
     /// terms apart within one fragment).
-    fn word_term(&self, word: &str, stem: &mut Stemming) -> Option<usize> {
+    fn word_term(&mut self, word: &str) -> Option<usize> {
         if self.words.contains(word) {
             return Some(term_id(word));
         }
         // Stemming every word of a body is the costly part: only words that start like some
-        // term can stem to it (English stems are prefixes, give or take a final letter).
-        let head = |s: &str| s.get(..3.min(s.len())).unwrap_or(s).to_string();
-        if !self.words.iter().any(|t| word.starts_with(&head(t))) {
+        // term can stem to it (English stems are prefixes, give or take a final letter), and
+        // each distinct word is stemmed once per query.
+        if !self.heads.iter().any(|h| word.starts_with(h.as_str())) {
             return None;
         }
-        let s = stem.stem(word);
-        self.words.contains(&s).then(|| term_id(&s))
+        if let Some(known) = self.seen.get(word) {
+            return *known;
+        }
+        let s = self.stemmer.stem(word);
+        let term = self.words.contains(&s).then(|| term_id(&s));
+        self.seen.insert(word.to_string(), term);
+        term
     }
+}
+
+/// Whether `text` has letters or digits whose width or case folding is not plain ASCII
+/// lower-casing (full-width Latin, accented capitals, compatibility ideographs…).
+fn needs_width_folding(text: &str) -> bool {
+    text.chars().any(|c| {
+        !c.is_ascii()
+            && !matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
+            && c.is_alphanumeric()
+    })
 }
 
 fn term_id(s: &str) -> usize {
@@ -153,17 +219,27 @@ struct Match {
 /// characters; among the candidates, the one covering the most distinct terms, then the
 /// most matches, then the earliest.
 fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
+    // Byte offset of every character start, and the text's end.
+    let starts: Vec<usize> = text
+        .char_indices()
+        .map(|(o, _)| o)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let end_of = |start: usize| -> usize {
+        let c = starts.partition_point(|&o| o < start);
+        starts
+            .get(c + FRAGMENT_CHARS)
+            .copied()
+            .unwrap_or(text.len())
+    };
     let mut best = (0usize, 0usize, 0usize, text.len());
+    let mut terms: Vec<usize> = Vec::new();
     for (i, m) in matches.iter().enumerate() {
         let start = m.range.start;
-        let end = text[start..]
-            .char_indices()
-            .nth(FRAGMENT_CHARS)
-            .map_or(text.len(), |(o, _)| start + o);
-        let inside = matches[i..].iter().take_while(|x| x.range.end <= end);
-        let mut terms: Vec<usize> = Vec::new();
+        let end = end_of(start);
+        terms.clear();
         let mut count = 0;
-        for x in inside {
+        for x in matches[i..].iter().take_while(|x| x.range.end <= end) {
             count += 1;
             if !terms.contains(&x.term) {
                 terms.push(x.term);
@@ -267,6 +343,18 @@ mod tests {
             "<mark>Resetting</mark> your <mark>Password</mark>: &lt;b&gt;"
         );
         assert!(hl(&["reset"], "nothing here").is_none());
+    }
+
+    #[test]
+    fn folds_full_width_and_mixed_words() {
+        assert_eq!(
+            hl(&["sim卡", "router"], "ＳＩＭ卡 and the ROUTER").as_deref(),
+            Some("<mark>ＳＩＭ卡</mark> and the <mark>ROUTER</mark>")
+        );
+        assert_eq!(
+            hl(&["sim卡"], "新SIM卡").as_deref(),
+            Some("<mark>SIM卡</mark>")
+        );
     }
 
     #[test]

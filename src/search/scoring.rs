@@ -15,7 +15,7 @@
 
 use tantivy::query::{BoostQuery, EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
+use tantivy::{DocId, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
 
 /// A term (one entry in `terms`) or a phrase (several, with their positions) in one field.
 pub(crate) struct Leaf {
@@ -141,16 +141,28 @@ impl ScoreTree {
             return Ok(Vec::new());
         }
         for (i, weight) in weights.iter().enumerate() {
-            let mut scorer = weight.scorer(seg, 1.0)?;
+            // `scorer_danger` starts the scorer at the first candidate and `seek_danger` answers
+            // "is this document in the set" without moving on to the next match: a phrase
+            // scorer's `scorer`/`seek` would check the positions of every document before and
+            // between the candidates.
+            let (mut found, mut scorer) = weight.scorer_danger(seg, candidates[0], 1.0)?;
             for (j, &doc) in candidates.iter().enumerate() {
-                let mut at = scorer.doc();
-                if at < doc {
-                    at = scorer.seek(doc);
+                if j > 0 {
+                    // No candidate below `lower` can match.
+                    let lower = match found {
+                        SeekDangerResult::Found => candidates[j - 1] + 1,
+                        SeekDangerResult::SeekLowerBound(bound) => bound,
+                    };
+                    if lower == TERMINATED {
+                        break;
+                    }
+                    if doc < lower {
+                        found = SeekDangerResult::SeekLowerBound(lower);
+                        continue;
+                    }
+                    found = scorer.seek_danger(doc);
                 }
-                if at == TERMINATED {
-                    break;
-                }
-                if at == doc {
+                if found == SeekDangerResult::Found {
                     scores[i * n + j] = scorer.score();
                 }
             }
