@@ -8,11 +8,12 @@
 
 pub mod analysis;
 mod docsets;
+mod first_pass;
 mod highlight;
 mod scoring;
 pub mod synonyms;
 
-use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -38,12 +39,13 @@ use tantivy::{
 
 use crate::domain::{ArticleId, Audience, Locale};
 
+use first_pass::FirstPass;
 use highlight::Highlighter;
 use scoring::{Node, ScoreTree};
 pub use synonyms::Synonyms;
 
 /// Bump when the schema or the analysis changes: an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 const WRITER_HEAP: usize = 64_000_000;
 const MAX_QUERY_TOKENS: usize = 32;
@@ -162,7 +164,7 @@ pub struct SearchTimings {
     /// Match sets with filters (bitsets).
     pub match_us: u64,
     pub facets_us: u64,
-    /// Candidate selection (BM25F, term at a time).
+    /// Candidate selection (the first pass, term at a time).
     pub first_pass_us: u64,
     /// The full model over the candidates, and the final order.
     pub rescore_us: u64,
@@ -256,9 +258,9 @@ struct Fields {
     fields_text: Field,
     tags_text: Field,
     body: Field,
-    /// Every text field's words, each field's repeated by its weight (BM25F): one posting
-    /// list per word across fields, for the match set and the first ranking pass.
-    weighted: Field,
+    /// Every text field's words: one posting list per word across fields, for match sets and
+    /// for the dictionary typos are expanded against.
+    all_text: Field,
     grams: Field,
     suggest: Field,
     /// The texts shown in hits and highlighted (the indexed fields above are pre-analysed).
@@ -274,10 +276,10 @@ fn build_schema() -> (Schema, Fields) {
             .set_tokenizer(analysis::OMNI)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let weighted = TextOptions::default().set_indexing_options(
+    let all_text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(analysis::OMNI)
-            .set_index_option(IndexRecordOption::WithFreqs),
+            .set_index_option(IndexRecordOption::Basic),
     );
     let grams = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
@@ -310,7 +312,7 @@ fn build_schema() -> (Schema, Fields) {
         fields_text: b.add_text_field("fields_text", text.clone()),
         tags_text: b.add_text_field("tags_text", text.clone()),
         body: b.add_text_field("body", text),
-        weighted: b.add_text_field("weighted", weighted),
+        all_text: b.add_text_field("all_text", all_text),
         grams: b.add_text_field("grams", grams),
         suggest: b.add_text_field("suggest", suggest),
         stored_title: b.add_text_field("stored_title", STORED),
@@ -620,8 +622,15 @@ impl SearchIndex {
             .into_iter()
             .map(|(field, b)| plan.tree.leaf(field, toks.to_vec(), b * boost))
             .collect();
-        for (_, t) in toks {
-            plan.first_pass(self.inner.fields.weighted, t, boost);
+        if let [(_, t)] = toks {
+            plan.rank.word(&self.text_fields(), t, boost);
+        } else {
+            let fields: Vec<(Field, f32)> = self
+                .text_fields()
+                .into_iter()
+                .map(|(field, b)| (field, b * boost))
+                .collect();
+            plan.rank.phrase(&fields, toks);
         }
         Node::Best {
             children,
@@ -668,15 +677,18 @@ impl SearchIndex {
                 // Scored like a fuzzy query: a constant b * B_FUZZY per field where any of
                 // them occurs.
                 let fq =
-                    FuzzyTermQuery::new(Term::from_field_text(f.weighted, &t.text), dist, true);
+                    FuzzyTermQuery::new(Term::from_field_text(f.all_text, &t.text), dist, true);
                 let terms = fq
                     .automaton()
-                    .map(|dfa| existing_terms(searcher, f.weighted, &dfa))
+                    .map(|dfa| existing_terms(searcher, f.all_text, &dfa))
                     .unwrap_or_default();
-                for term in &terms {
-                    plan.first_pass(f.weighted, term, B_FUZZY);
-                }
                 if !terms.is_empty() {
+                    let fields: Vec<(Field, f32)> = self
+                        .text_fields()
+                        .into_iter()
+                        .map(|(field, b)| (field, b * B_FUZZY))
+                        .collect();
+                    plan.rank.constant(&fields, terms.iter().cloned().collect());
                     for (field, b) in self.text_fields() {
                         let any = terms
                             .iter()
@@ -710,6 +722,7 @@ impl SearchIndex {
         if seq.len() >= 2 {
             for (field, b) in [(f.title, B_TITLE), (f.questions, B_QUESTIONS)] {
                 clauses.push(plan.tree.bonus_leaf(field, seq.clone(), b * B_PHRASE));
+                plan.rank.phrase(&[(field, b * B_PHRASE)], &seq);
             }
         }
         // CJK bigrams: robust to segmentation differences in colloquial queries.
@@ -722,7 +735,7 @@ impl SearchIndex {
             if STOPWORDS.contains(&g.text) || !seen_grams.insert(g.text.clone()) {
                 continue;
             }
-            plan.first_pass(f.grams, &g.text, B_GRAMS);
+            plan.rank.word(&[(f.grams, 1.0)], &g.text, B_GRAMS);
             clauses.push(plan.tree.leaf(f.grams, vec![(0, g.text)], B_GRAMS));
         }
         if clauses.is_empty() {
@@ -793,9 +806,10 @@ impl SearchIndex {
     /// no searchable token (only punctuation) returns nothing, an empty one lists by filters.
     ///
     /// Per segment: the exact match set is built as a bitset ([`docsets`]), which gives the
-    /// total and the facet counts; block-max WAND over a flat term query picks the best
-    /// candidates inside it; the full scoring query then scores only those candidates, so the
-    /// scores (and the bot's confidence derived from them) are those of the full query.
+    /// total and the facet counts; a first pass over cached per-word scores
+    /// ([`first_pass`]) picks the best candidates inside it (all matches when a segment has
+    /// few); the full scoring model ([`scoring`]) then scores only those candidates, so the
+    /// scores (and the bot's confidence derived from them) are the model's.
     pub fn search(
         &self,
         req: &SearchRequest,
@@ -838,14 +852,12 @@ impl SearchIndex {
         let window = (wanted * RESCORE_FACTOR).max(RESCORE_MIN);
         let scoring = EnableScoring::enabled_from_searcher(&searcher);
         let weights = match &plan {
-            Some(p) if wanted > 0 => {
-                Some((p.first_pass_weights(&searcher)?, p.tree.weights(scoring)?))
-            }
+            Some(p) if wanted > 0 => Some(p.tree.weights(scoring)?),
             _ => None,
         };
         t.weights_us += clock.lap();
         let facet_fields = [f.article_type, f.category_path, f.tags, f.locale];
-        let mut facet_counts: [BTreeMap<String, u64>; 4] = Default::default();
+        let mut facet_counts: [Vec<(String, u64)>; 4] = Default::default();
         let mut total = 0;
         let mut ranked: Vec<(Score, DocAddress)> = Vec::new();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
@@ -873,16 +885,22 @@ impl SearchIndex {
                 .map(|c| c.first_or_default_col(0.5));
             // A tie-break: at most ±2.5 %.
             let tweak = |doc: DocId, score: Score| -> Score {
-                let h = helpful.as_ref().map_or(0.5, |c| c.get_val(doc)) as f32;
-                score * (1.0 + 0.05 * (h - 0.5))
+                score
+                    * docsets::helpfulness_factor(helpful.as_ref().map_or(0.5, |c| c.get_val(doc)))
             };
             let seg_ord = ord as u32;
             match (&weights, &plan) {
-                (Some((first_pass, leaf_weights)), Some(p)) => {
+                (Some(leaf_weights), Some(p)) => {
                     let candidates = if n <= RESCORE_ALL {
                         matched.ones().map(|d| d as DocId).collect()
                     } else {
-                        self.best_candidates(seg, p, first_pass, &matched, window)?
+                        p.rank.best_candidates(
+                            &self.inner.docsets,
+                            &searcher,
+                            seg,
+                            &matched,
+                            window,
+                        )?
                     };
                     t.first_pass_us += clock.lap();
                     let scores = p.tree.score(&p.root, leaf_weights, seg, &candidates)?;
@@ -1001,60 +1019,6 @@ impl SearchIndex {
         Ok(matched)
     }
 
-    /// The `k` documents of `matched` that score best in the first pass: BM25F (the
-    /// `weighted` field) plus CJK bigrams, term at a time over cached impacts. In doc order.
-    fn best_candidates(
-        &self,
-        seg: &SegmentReader,
-        plan: &QueryPlan,
-        weights: &[f32],
-        matched: &FixedBitSet,
-        k: usize,
-    ) -> Result<Vec<DocId>, SearchError> {
-        let mut terms = Vec::with_capacity(plan.rank.len());
-        for ((field, term, _), w) in plan.rank.iter().zip(weights) {
-            if let Some(impacts) = self.inner.docsets.impacts(seg, *field, term)? {
-                terms.push((impacts, *w));
-            }
-        }
-        let mut top = TopK::new(k);
-        let n = matched.count_ones(..);
-        if n * 16 < matched.len() {
-            // Few matches (a filter): score each one from the impacts directly, in doc order
-            // (a rare term's list is walked alongside).
-            let mut cursors: Vec<docsets::ImpactCursor<'_>> =
-                terms.iter().map(|(i, w)| i.cursor(*w)).collect();
-            for doc in matched.ones() {
-                let doc = doc as DocId;
-                let score = cursors.iter_mut().map(|c| c.score(doc)).sum();
-                top.offer(score, doc);
-            }
-        } else {
-            // Many: add the impacts block by block into an accumulator that stays in cache,
-            // then offer the block's matches.
-            const BLOCK: usize = 4096;
-            let mut acc = vec![0f32; BLOCK];
-            for start in (0..matched.len()).step_by(BLOCK) {
-                let end = (start + BLOCK).min(matched.len());
-                let acc = &mut acc[..end - start];
-                acc.fill(0.0);
-                for (impacts, w) in &terms {
-                    impacts.add_range(*w, start, acc);
-                }
-                // Once the candidates are full, a block whose best score cannot enter is
-                // skipped without walking its matches.
-                let best = acc.iter().copied().fold(0.0f32, f32::max);
-                if !top.would_take(best) {
-                    continue;
-                }
-                for doc in ones_in(matched, start, end) {
-                    top.offer(acc[doc - start], doc as DocId);
-                }
-            }
-        }
-        Ok(top.into_sorted_docs())
-    }
-
     /// Title completions for a prefix: the title itself, any word start in it, or the pinyin
     /// (full or initials: `kuandai`, `kd` -> 宽带…) of those. Same audience / validity rules
     /// as [`search`](Self::search).
@@ -1137,15 +1101,6 @@ impl SearchIndex {
     }
 }
 
-/// Field weights of the `weighted` field: how many times each field's words are repeated.
-/// The same order as [`B_TITLE`]…[`B_BODY`] (integers: a repetition count).
-const W_TITLE: usize = 5;
-const W_QUESTIONS: usize = 4;
-const W_TAGS: usize = 3;
-const W_SUMMARY: usize = 2;
-const W_FIELDS: usize = 2;
-const W_BODY: usize = 1;
-
 /// The index documents of `docs`, analysed on several threads when there are many (a
 /// reindex): the analysis (jieba, folding, stemming) is most of the cost of indexing.
 fn build_documents(f: Fields, docs: &[SearchDoc]) -> Vec<TantivyDocument> {
@@ -1218,19 +1173,16 @@ fn to_document(f: Fields, d: &SearchDoc, analyzer: &mut TextAnalyzer) -> Tantivy
     doc.add_text(f.stored_title, &d.title);
     doc.add_text(f.stored_summary, &d.summary);
     doc.add_text(f.stored_body, &d.body_text);
-    // Each text is analysed once; its tokens feed its own field and, repeated by the field's
-    // weight, the `weighted` field.
-    let mut add = |field: Field, weight: usize, text: &str, doc: &mut TantivyDocument| {
+    // Each text is analysed once; its tokens feed its own field and `all_text`.
+    let mut add = |field: Field, text: &str, doc: &mut TantivyDocument| {
         let tokens = analysis::run(analyzer, text);
-        for _ in 0..weight {
-            doc.add_pre_tokenized_text(
-                f.weighted,
-                PreTokenizedString {
-                    text: String::new(),
-                    tokens: tokens.clone(),
-                },
-            );
-        }
+        doc.add_pre_tokenized_text(
+            f.all_text,
+            PreTokenizedString {
+                text: String::new(),
+                tokens: tokens.clone(),
+            },
+        );
         doc.add_pre_tokenized_text(
             field,
             PreTokenizedString {
@@ -1239,16 +1191,16 @@ fn to_document(f: Fields, d: &SearchDoc, analyzer: &mut TextAnalyzer) -> Tantivy
             },
         );
     };
-    add(f.title, W_TITLE, &d.title, &mut doc);
+    add(f.title, &d.title, &mut doc);
     for q in &d.questions {
-        add(f.questions, W_QUESTIONS, q, &mut doc);
+        add(f.questions, q, &mut doc);
     }
-    add(f.summary, W_SUMMARY, &d.summary, &mut doc);
-    add(f.fields_text, W_FIELDS, &d.fields_text, &mut doc);
+    add(f.summary, &d.summary, &mut doc);
+    add(f.fields_text, &d.fields_text, &mut doc);
     for t in &d.tags {
-        add(f.tags_text, W_TAGS, t, &mut doc);
+        add(f.tags_text, t, &mut doc);
     }
-    add(f.body, W_BODY, &d.body_text, &mut doc);
+    add(f.body, &d.body_text, &mut doc);
     doc.add_text(f.grams, &d.title);
     for q in &d.questions {
         doc.add_text(f.grams, q);
@@ -1270,8 +1222,8 @@ struct QueryPlan {
     terms: Vec<(Field, String)>,
     /// A document containing any of these phrases (multi-word synonyms) matches.
     phrases: Vec<(Field, Vec<(usize, String)>)>,
-    /// First-pass ranking: (field, term, boost), on the `weighted` and `grams` fields.
-    rank: Vec<(Field, String, f32)>,
+    /// The first ranking pass, which picks the candidates the tree scores.
+    rank: FirstPass,
 }
 
 impl Default for QueryPlan {
@@ -1281,25 +1233,14 @@ impl Default for QueryPlan {
             root: Node::Any(Vec::new()),
             terms: Vec::new(),
             phrases: Vec::new(),
-            rank: Vec::new(),
+            rank: FirstPass::new(TIE_BREAKER),
         }
     }
 }
 
 impl QueryPlan {
-    fn first_pass(&mut self, field: Field, term: &str, boost: f32) {
-        match self
-            .rank
-            .iter_mut()
-            .find(|(f, t, _)| *f == field && t == term)
-        {
-            Some(r) => r.2 = r.2.max(boost),
-            None => self.rank.push((field, term.to_string(), boost)),
-        }
-    }
-
     /// The match set from the scoring model's leaves. A term leaf on a text field is looked up
-    /// in `weighted`, whose posting list is the union of the text fields' lists for that term.
+    /// in `all_text`, whose posting list is the union of the text fields' lists for that term.
     fn derive_match_set(&mut self, f: Fields) {
         let text_fields = [
             f.title,
@@ -1312,7 +1253,7 @@ impl QueryPlan {
         for leaf in self.tree.leaves.iter().filter(|l| l.admits) {
             if let [(_, term)] = leaf.terms.as_slice() {
                 let field = if text_fields.contains(&leaf.field) {
-                    f.weighted
+                    f.all_text
                 } else {
                     leaf.field
                 };
@@ -1344,20 +1285,6 @@ impl QueryPlan {
             .iter()
             .filter(move |l| text_fields.contains(&l.field))
             .flat_map(|l| l.terms.iter().map(|(_, t)| t.as_str()))
-    }
-
-    /// Per first-pass term: boost × idf (over the whole index) per impact byte.
-    fn first_pass_weights(&self, searcher: &Searcher) -> Result<Vec<f32>, SearchError> {
-        let n = searcher.num_docs() as f32;
-        self.rank
-            .iter()
-            .map(|(field, term, boost)| {
-                let df = searcher.doc_freq(&Term::from_field_text(*field, term))? as f32;
-                // tantivy's BM25 idf.
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                Ok(boost * idf / docsets::IMPACT_SCALE)
-            })
-            .collect()
     }
 }
 
@@ -1392,82 +1319,6 @@ impl<'a> Filter<'a> {
             terms,
             public_at: (req.scope == AudienceScope::Public).then(|| req.now.timestamp_millis()),
         }
-    }
-}
-
-/// The set bits of `bits` in `start..end` (`start` a multiple of the word size).
-fn ones_in(bits: &FixedBitSet, start: usize, end: usize) -> impl Iterator<Item = usize> + '_ {
-    const W: usize = usize::BITS as usize;
-    let words = bits.as_slice();
-    (start / W..end.div_ceil(W).min(words.len()))
-        .flat_map(move |i| {
-            let mut word = words[i];
-            std::iter::from_fn(move || {
-                if word == 0 {
-                    return None;
-                }
-                let bit = word.trailing_zeros() as usize;
-                word &= word - 1;
-                Some(i * W + bit)
-            })
-        })
-        .filter(move |&d| d < end)
-}
-
-/// The `k` best (score, doc) offered, by a heap whose top is the weakest kept one.
-struct TopK {
-    k: usize,
-    heap: BinaryHeap<Candidate>,
-}
-
-impl TopK {
-    fn new(k: usize) -> Self {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k + 1),
-        }
-    }
-
-    /// Whether a document with this score (and a later doc id) would be kept.
-    fn would_take(&self, score: Score) -> bool {
-        self.heap.len() < self.k || self.heap.peek().is_some_and(|c| score > c.0)
-    }
-
-    fn offer(&mut self, score: Score, doc: DocId) {
-        if !self.would_take(score) {
-            return;
-        }
-        self.heap.push(Candidate(score, doc));
-        if self.heap.len() > self.k {
-            self.heap.pop();
-        }
-    }
-
-    fn into_sorted_docs(self) -> Vec<DocId> {
-        let mut docs: Vec<DocId> = self.heap.into_iter().map(|c| c.1).collect();
-        docs.sort_unstable();
-        docs
-    }
-}
-
-/// Score order for a min-heap of candidates (ties: the later document is the weaker).
-#[derive(PartialEq)]
-struct Candidate(Score, DocId);
-
-impl Eq for Candidate {}
-
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other
-            .0
-            .total_cmp(&self.0)
-            .then_with(|| self.1.cmp(&other.1))
-    }
-}
-
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
     }
 }
 
@@ -1600,7 +1451,7 @@ fn escape_html(s: &str) -> String {
 
 // ----- facets -----
 
-type FacetFruit = Vec<BTreeMap<String, u64>>;
+type FacetFruit = Vec<Vec<(String, u64)>>;
 
 /// Per-field value counts (internal; turned into [`Facets`]).
 pub struct FacetsFruit(FacetFruit);
@@ -1635,6 +1486,7 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
+    use std::collections::BTreeMap;
     use tantivy::collector::{Count, DocSetCollector};
 
     const ZH: &[&str] = &[
@@ -1730,12 +1582,12 @@ mod tests {
             .collect()
     }
 
-    fn index() -> SearchIndex {
+    fn index(n: usize, per_segment: usize) -> SearchIndex {
         let ix = SearchIndex::in_memory().unwrap();
-        let docs = corpus(3000);
+        let docs = corpus(n);
         // Several commits make several segments; the re-upserts and deletes leave deleted
         // documents in them.
-        for (i, chunk) in docs.chunks(700).enumerate() {
+        for (i, chunk) in docs.chunks(per_segment).enumerate() {
             ix.upsert(chunk).unwrap();
             ix.commit(i as i64 + 1).unwrap();
         }
@@ -1802,10 +1654,11 @@ mod tests {
         Some(SearchIndex::combine(text, filters))
     }
 
-    #[test]
-    fn bitsets_and_rescoring_agree_with_the_tantivy_query() {
-        let ix = index();
+    fn check_against_reference(ix: &SearchIndex, exact_order: bool) {
+        let ix = ix.clone();
         let syn = Synonyms::demo();
+        let mut overlap = (0usize, 0usize);
+        let mut per_query = Vec::new();
         let searcher = ix.inner.reader.searcher();
         let f = ix.inner.fields;
         for req in requests() {
@@ -1842,12 +1695,14 @@ mod tests {
             }
             assert_eq!(
                 got.facets,
-                Facets::from(FacetsFruit(want.into_iter().collect())),
+                Facets::from(FacetsFruit(
+                    want.into_iter().map(|m| m.into_iter().collect()).collect()
+                )),
                 "facets of {:?}",
                 req.q
             );
             // Every hit carries the reference score of its document, in order.
-            let top = TopDocs::with_limit(1000).tweak_score(move |seg: &SegmentReader| {
+            let top = TopDocs::with_limit(10_000).tweak_score(move |seg: &SegmentReader| {
                 let helpful = seg
                     .fast_fields()
                     .f64("helpful")
@@ -1858,13 +1713,11 @@ mod tests {
                 }
             });
             let reference = searcher.search(&*query, &top).unwrap();
-            let by_id: BTreeMap<i64, f32> = reference
-                .iter()
-                .map(|(s, a)| {
-                    let d: TantivyDocument = searcher.doc(*a).unwrap();
-                    (d.get_first(f.id).and_then(|v| v.as_i64()).unwrap(), *s)
-                })
-                .collect();
+            let id_of = |a: &DocAddress| -> i64 {
+                let d: TantivyDocument = searcher.doc(*a).unwrap();
+                d.get_first(f.id).and_then(|v| v.as_i64()).unwrap()
+            };
+            let by_id: BTreeMap<i64, f32> = reference.iter().map(|(s, a)| (id_of(a), *s)).collect();
             for h in &got.hits {
                 let want = by_id[&h.article_id.0];
                 assert!(
@@ -1876,15 +1729,55 @@ mod tests {
                 );
             }
             assert!(got.hits.windows(2).all(|w| w[0].score >= w[1].score));
-            if req.offset == 0
-                && let (Some(first), Some((best, _))) = (got.hits.first(), reference.first())
-            {
-                assert!(
-                    (first.score - best).abs() <= 1e-4 * best.abs().max(1.0),
-                    "best of {:?}",
-                    req.q
-                );
+            let want: Vec<i64> = reference
+                .iter()
+                .skip(req.offset)
+                .take(req.limit)
+                .map(|(_, a)| id_of(a))
+                .collect();
+            let ids: Vec<i64> = got.hits.iter().map(|h| h.article_id.0).collect();
+            if exact_order {
+                assert_eq!(ids, want, "order of {:?}", req.q);
+            } else {
+                let common = ids.iter().filter(|i| want.contains(i)).count();
+                per_query.push((req.q.clone(), req.scope, common, want.len()));
+                overlap.0 += common;
+                overlap.1 += want.len();
+                // The first pass may miss a document the model ranks first, but only one
+                // scoring within the helpfulness tie-break (±2.5 %) of what it returns.
+                if let (Some(first), Some((best, _))) = (got.hits.first(), reference.first())
+                    && req.offset == 0
+                {
+                    assert!(
+                        first.score >= 0.95 * best,
+                        "best of {:?}: {} vs {best}",
+                        req.q,
+                        first.score
+                    );
+                }
             }
         }
+        if !exact_order {
+            // Of the model's own top hits, the search returns at least nine in ten.
+            assert!(
+                overlap.0 * 10 >= overlap.1 * 9,
+                "top-k overlap {} of {}: {per_query:?}",
+                overlap.0,
+                overlap.1
+            );
+        }
+    }
+
+    /// A large corpus: segments with more matches than are re-scored, so the first pass
+    /// picks the candidates.
+    #[test]
+    fn bitsets_and_rescoring_agree_with_the_tantivy_query() {
+        check_against_reference(&index(3000, 700), false);
+    }
+
+    /// A small one: every match is re-scored, so the order is exactly the model's.
+    #[test]
+    fn small_segments_rank_exactly_like_the_model() {
+        check_against_reference(&index(500, 250), true);
     }
 }

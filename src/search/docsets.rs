@@ -11,17 +11,18 @@
 //!   category, tags, audience and validity) are AND-ed in;
 //! - a **facet table** per (segment, facet field): each value's documents, so a facet count is
 //!   a popcount of `match AND value`;
-//! - **impacts** per (segment, field, term): the BM25 term-frequency factor of every document
-//!   that has the term, as a byte, so the first ranking pass adds a few byte arrays into an
-//!   accumulator instead of walking posting lists (term-at-a-time, which does not care how
-//!   evenly scores are spread, where block-max WAND does).
+//! - **impacts** per (segment, query word): the word's score in every document that has it,
+//!   as a byte, so the first ranking pass adds a few byte arrays into an accumulator instead
+//!   of walking posting lists (term-at-a-time, which does not care how evenly scores are
+//!   spread, where block-max WAND does); likewise for phrases and for the constant scores
+//!   of a typo's expansions.
 //!
 //! Everything here is keyed by [`SegmentId`]: segments are immutable, so an entry never goes
 //! stale; deletions are applied separately from the segment's alive bitset. Entries of
 //! merged-away segments are dropped by [`DocSetCache::retain_segments`] after each commit, and
 //! the whole cache is emptied when it would outgrow its byte budget.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
@@ -48,9 +49,6 @@ const DENSE_FACET_ONE_IN: u32 = 512;
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
-/// Impact bytes per unit of the term-frequency factor, whose upper bound is `K1 + 1`.
-pub(crate) const IMPACT_SCALE: f32 = 255.0 / (K1 + 1.0);
-
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Key {
     Term {
@@ -71,10 +69,28 @@ enum Key {
         segment: SegmentId,
         field: Field,
     },
-    Impacts {
+    /// A word's impacts over fields with boosts (`f32::to_bits`); `tie` likewise.
+    Word {
         segment: SegmentId,
-        field: Field,
+        fields: Box<[(Field, u32)]>,
+        tie: u32,
         term: Box<str>,
+    },
+    /// Typo expansions' constant scores: fields with constants (`f32::to_bits`), terms.
+    Constant {
+        segment: SegmentId,
+        fields: Box<[(Field, u32)]>,
+        terms: Box<[Box<str>]>,
+    },
+    /// A phrase's impacts over fields with boosts; `tie` likewise.
+    PhraseScore {
+        segment: SegmentId,
+        fields: Box<[(Field, u32)]>,
+        tie: u32,
+        terms: Box<[(usize, Box<str>)]>,
+    },
+    Helpfulness {
+        segment: SegmentId,
     },
 }
 
@@ -85,23 +101,32 @@ impl Key {
             | Key::Phrase { segment, .. }
             | Key::Alive { segment, .. }
             | Key::Facets { segment, .. }
-            | Key::Impacts { segment, .. } => *segment,
+            | Key::Word { segment, .. }
+            | Key::Constant { segment, .. }
+            | Key::PhraseScore { segment, .. }
+            | Key::Helpfulness { segment } => *segment,
         }
     }
 }
 
 enum Entry {
+    /// The segment has none of it (kept so that a query word missing from the index costs a
+    /// lookup, not a rebuild).
+    Absent,
     Bits(Arc<FixedBitSet>),
     Facets(Arc<FacetTable>),
     Impacts(Arc<Impacts>),
+    Factors(Arc<Vec<f32>>),
 }
 
 impl Entry {
     fn bytes(&self) -> usize {
         match self {
+            Entry::Absent => 0,
             Entry::Bits(b) => bitset_bytes(b),
             Entry::Facets(t) => t.bytes(),
             Entry::Impacts(i) => i.bytes(),
+            Entry::Factors(f) => f.len() * 4,
         }
     }
 }
@@ -130,48 +155,98 @@ impl FacetTable {
             .sum()
     }
 
-    /// Adds how many documents of `matched` have each value.
-    pub(crate) fn count(&self, matched: &FixedBitSet, counts: &mut BTreeMap<String, u64>) {
+    /// Adds how many documents of `matched` have each value to `counts`, which is sorted by
+    /// value (as the table is: term dictionary order), so one segment just appends.
+    pub(crate) fn count(&self, matched: &FixedBitSet, counts: &mut Vec<(String, u64)>) {
+        let first = counts.is_empty();
         for (value, docs) in &self.values {
             let n = match docs {
                 FacetDocs::Bits(b) => b.intersection_count(matched),
                 FacetDocs::Docs(d) => d.iter().filter(|&&d| matched.contains(d as usize)).count(),
-            };
-            if n > 0 {
-                *counts.entry(value.clone()).or_default() += n as u64;
+            } as u64;
+            if n == 0 {
+                continue;
+            }
+            if first {
+                counts.push((value.clone(), n));
+                continue;
+            }
+            match counts.binary_search_by(|(v, _)| v.as_str().cmp(value)) {
+                Ok(at) => counts[at].1 += n,
+                Err(at) => counts.insert(at, (value.clone(), n)),
             }
         }
     }
 }
 
-/// A term's BM25 term-frequency factor `tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen))` for
-/// each document of one segment that has it, times [`IMPACT_SCALE`], as a byte. Without the
-/// idf, which changes with every commit: the caller multiplies it in per query.
-pub(crate) enum Impacts {
-    /// One byte per document of the segment (0: the term is absent).
+/// A query word's score in each document of one segment that has it, as a byte, and what a
+/// byte is worth. The score is the model's for one word: BM25 in each of the given fields
+/// times the field's boost, the best field in full and the others at the tie share — with
+/// the segment's own statistics, so it never goes stale (the first pass only ranks
+/// candidates; final scores come from the full model). Phrases and typo expansions are
+/// kept the same way with their own scores.
+pub(crate) struct Impacts {
+    values: Values,
+    pub(crate) scale: f32,
+}
+
+enum Values {
+    /// One byte per document of the segment (0: the word is absent).
     Dense(Vec<u8>),
-    /// The documents that have the term, for a rare one.
+    /// The documents that have the word, for a rare one.
     Sparse(Vec<(DocId, u8)>),
 }
 
 impl Impacts {
+    /// Per document, the best field's score in full plus `tie` times the others' (documents
+    /// with a zero sum lack the word), quantised to bytes of the largest score / 255.
+    fn best_plus_tie(max: &[f32], sum: &[f32], tie: f32) -> Impacts {
+        let scores: Vec<f32> = max
+            .iter()
+            .zip(sum)
+            .map(|(m, s)| m + tie * (s - m))
+            .collect();
+        Impacts::from_scores(&scores)
+    }
+
+    /// Scores per document (0: absent) quantised to bytes of the largest score / 255.
+    fn from_scores(scores: &[f32]) -> Impacts {
+        let n = scores.len();
+        let top = scores.iter().copied().fold(0.0f32, f32::max);
+        let scale = if top > 0.0 { top / 255.0 } else { 1.0 };
+        // At least 1 where the word occurs: a byte of 0 reads as "absent".
+        let byte = |d: usize| (scores[d] / scale).round().clamp(1.0, 255.0) as u8;
+        let present = (0..n).filter(|&d| scores[d] > 0.0);
+        let count = present.clone().count();
+        let values = if count.saturating_mul(DENSE_ONE_IN as usize) >= n {
+            let mut v = vec![0u8; n];
+            for d in present {
+                v[d] = byte(d);
+            }
+            Values::Dense(v)
+        } else {
+            Values::Sparse(present.map(|d| (d as DocId, byte(d))).collect())
+        };
+        Impacts { values, scale }
+    }
+
     fn bytes(&self) -> usize {
-        match self {
-            Impacts::Dense(v) => v.len(),
-            Impacts::Sparse(v) => v.len() * 8,
+        match &self.values {
+            Values::Dense(v) => v.len(),
+            Values::Sparse(v) => v.len() * 8,
         }
     }
 
     /// `acc[doc - start] += weight * impact` for the documents `start..start + acc.len()`.
     pub(crate) fn add_range(&self, weight: f32, start: usize, acc: &mut [f32]) {
-        match self {
-            Impacts::Dense(v) => {
+        match &self.values {
+            Values::Dense(v) => {
                 let end = (start + acc.len()).min(v.len());
                 for (a, &i) in acc.iter_mut().zip(v.get(start..end).unwrap_or_default()) {
                     *a += weight * f32::from(i);
                 }
             }
-            Impacts::Sparse(v) => {
+            Values::Sparse(v) => {
                 let from = v.partition_point(|&(d, _)| (d as usize) < start);
                 for &(d, i) in &v[from..] {
                     match acc.get_mut(d as usize - start) {
@@ -203,9 +278,9 @@ pub(crate) struct ImpactCursor<'a> {
 impl ImpactCursor<'_> {
     /// The weighted impact of `doc` (0 when it lacks the term); `doc` must not decrease.
     pub(crate) fn score(&mut self, doc: DocId) -> f32 {
-        let i = match self.impacts {
-            Impacts::Dense(v) => v.get(doc as usize).copied().unwrap_or(0),
-            Impacts::Sparse(v) => {
+        let i = match &self.impacts.values {
+            Values::Dense(v) => v.get(doc as usize).copied().unwrap_or(0),
+            Values::Sparse(v) => {
                 while self.at < v.len() && v[self.at].0 < doc {
                     self.at += 1;
                 }
@@ -248,9 +323,11 @@ fn bitset_bytes(b: &FixedBitSet) -> usize {
 impl DocSetCache {
     fn get(&self, key: &Key) -> Option<Entry> {
         self.inner.lock().map.get(key).map(|e| match e {
+            Entry::Absent => Entry::Absent,
             Entry::Bits(b) => Entry::Bits(b.clone()),
             Entry::Facets(t) => Entry::Facets(t.clone()),
             Entry::Impacts(i) => Entry::Impacts(i.clone()),
+            Entry::Factors(f) => Entry::Factors(f.clone()),
         })
     }
 
@@ -406,65 +483,168 @@ impl DocSetCache {
         Ok(table)
     }
 
-    /// The impacts of `term` in `field` for one segment, `None` when the segment lacks it.
-    pub(crate) fn impacts(
+    /// A word's scores over `fields` (with their boosts) in one segment, `None` when none of
+    /// the fields has it there. See [`Impacts`].
+    pub(crate) fn word_impacts(
         &self,
         seg: &SegmentReader,
-        field: Field,
+        fields: &[(Field, f32)],
+        tie: f32,
         term: &str,
     ) -> tantivy::Result<Option<Arc<Impacts>>> {
-        let key = Key::Impacts {
+        let key = Key::Word {
             segment: seg.segment_id(),
-            field,
+            fields: fields.iter().map(|(f, b)| (*f, b.to_bits())).collect(),
+            tie: tie.to_bits(),
             term: term.into(),
         };
-        if let Some(Entry::Impacts(i)) = self.get(&key) {
-            return Ok(Some(i));
+        match self.get(&key) {
+            Some(Entry::Impacts(i)) => return Ok(Some(i)),
+            Some(Entry::Absent) => return Ok(None),
+            _ => {}
         }
-        let inv = seg.inverted_index(field)?;
-        let Some(info) = inv.get_term_info(&Term::from_field_text(field, term))? else {
+        let mut postings = Vec::with_capacity(fields.len());
+        for (field, boost) in fields {
+            let inv = seg.inverted_index(*field)?;
+            if let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))?
+                && let Some(norms) = seg.fieldnorms_readers().get_field(*field)?
+            {
+                postings.push((inv, info, norms, *boost));
+            }
+        }
+        if postings.is_empty() {
+            self.put(key, Entry::Absent);
             return Ok(None);
-        };
-        let max_doc = seg.max_doc();
-        let Some(norms) = seg.fieldnorms_readers().get_field(field)? else {
-            return Ok(None);
-        };
-        let avg = inv.total_num_tokens() as f32 / max_doc.max(1) as f32;
-        let factor = |doc: DocId, tf: u32| -> u8 {
-            let len = norms.fieldnorm(doc) as f32;
-            let tf = tf as f32;
-            let f = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg.max(1.0)));
-            // At least 1: a byte of 0 would read as "absent".
-            (f * IMPACT_SCALE).round().clamp(1.0, 255.0) as u8
-        };
-        let mut block =
-            inv.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
-        let impacts = if info.doc_freq.saturating_mul(DENSE_ONE_IN) >= max_doc {
-            let mut v = vec![0u8; max_doc as usize];
+        }
+        let n = seg.max_doc() as usize;
+        let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
+        for (inv, info, norms, boost) in postings {
+            let docs = seg.num_docs() as f32;
+            let df = info.doc_freq as f32;
+            // BM25 as tantivy computes it, over this segment.
+            let idf = (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+            let avg = (inv.total_num_tokens() as f32 / n.max(1) as f32).max(1.0);
+            let mut block =
+                inv.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
             while !block.docs().is_empty() {
                 for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
-                    v[d as usize] = factor(d, tf);
+                    let (tf, len) = (tf as f32, norms.fieldnorm(d) as f32);
+                    let s = boost * idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
+                    let d = d as usize;
+                    max[d] = max[d].max(s);
+                    sum[d] += s;
                 }
                 block.advance();
             }
-            Impacts::Dense(v)
-        } else {
-            let mut v = Vec::with_capacity(info.doc_freq as usize);
-            while !block.docs().is_empty() {
-                for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
-                    v.push((d, factor(d, tf)));
-                }
-                block.advance();
-            }
-            Impacts::Sparse(v)
-        };
-        let impacts = Arc::new(impacts);
+        }
+        let impacts = Arc::new(Impacts::best_plus_tie(&max, &sum, tie));
         self.put(key, Entry::Impacts(impacts.clone()));
         Ok(Some(impacts))
     }
 
-    /// ORs the documents where `terms` occur as a phrase in `field` into `acc`. Phrases are
-    /// always cached: matching one walks positions, the costliest thing an index does.
+    /// A phrase's scores over `fields` (with their boosts) in one segment: about the BM25 of
+    /// one occurrence (the boost times the terms' idf together) in each field that holds it,
+    /// the best field in full and the others at the tie share. `None` when no field has it.
+    pub(crate) fn phrase_impacts(
+        &self,
+        searcher: &Searcher,
+        seg: &SegmentReader,
+        fields: &[(Field, f32)],
+        tie: f32,
+        toks: &[(usize, String)],
+    ) -> tantivy::Result<Option<Arc<Impacts>>> {
+        let key = Key::PhraseScore {
+            segment: seg.segment_id(),
+            fields: fields.iter().map(|(f, b)| (*f, b.to_bits())).collect(),
+            tie: tie.to_bits(),
+            terms: toks.iter().map(|(o, t)| (*o, t.as_str().into())).collect(),
+        };
+        match self.get(&key) {
+            Some(Entry::Impacts(i)) => return Ok(Some(i)),
+            Some(Entry::Absent) => return Ok(None),
+            _ => {}
+        }
+        let n = seg.max_doc() as usize;
+        let docs = seg.num_docs() as f32;
+        let mut held = Vec::new();
+        for (field, boost) in fields {
+            let bits = self.phrase_bits(searcher, seg, *field, toks)?;
+            if bits.is_clear() {
+                continue;
+            }
+            let inv = seg.inverted_index(*field)?;
+            let mut idf = 0.0;
+            for (_, t) in toks {
+                let df = inv.doc_freq(&Term::from_field_text(*field, t))? as f32;
+                idf += (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+            }
+            held.push((bits, boost * idf));
+        }
+        if held.is_empty() {
+            self.put(key, Entry::Absent);
+            return Ok(None);
+        }
+        let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
+        for (bits, w) in held {
+            for d in bits.ones() {
+                max[d] = max[d].max(w);
+                sum[d] += w;
+            }
+        }
+        let impacts = Arc::new(Impacts::best_plus_tie(&max, &sum, tie));
+        self.put(key, Entry::Impacts(impacts.clone()));
+        Ok(Some(impacts))
+    }
+
+    /// The constant score of a typo's expansions in one segment: per document, the sum of
+    /// the constants of the fields that hold any of `terms`. `None` when none does.
+    pub(crate) fn constant_impacts(
+        &self,
+        seg: &SegmentReader,
+        fields: &[(Field, f32)],
+        terms: &[String],
+    ) -> tantivy::Result<Option<Arc<Impacts>>> {
+        let key = Key::Constant {
+            segment: seg.segment_id(),
+            fields: fields.iter().map(|(f, c)| (*f, c.to_bits())).collect(),
+            terms: terms.iter().map(|t| t.as_str().into()).collect(),
+        };
+        match self.get(&key) {
+            Some(Entry::Impacts(i)) => return Ok(Some(i)),
+            Some(Entry::Absent) => return Ok(None),
+            _ => {}
+        }
+        let n = seg.max_doc() as usize;
+        let mut scores: Option<Vec<f32>> = None;
+        for (field, constant) in fields {
+            let inv = seg.inverted_index(*field)?;
+            // The documents of this field holding any of the terms.
+            let mut held = FixedBitSet::with_capacity(n);
+            for term in terms {
+                if let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))? {
+                    let mut block =
+                        inv.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+                    insert_postings(&mut block, &mut held);
+                }
+            }
+            if held.is_clear() {
+                continue;
+            }
+            let scores = scores.get_or_insert_with(|| vec![0f32; n]);
+            for d in held.ones() {
+                scores[d] += constant;
+            }
+        }
+        let Some(scores) = scores else {
+            self.put(key, Entry::Absent);
+            return Ok(None);
+        };
+        let impacts = Arc::new(Impacts::from_scores(&scores));
+        self.put(key, Entry::Impacts(impacts.clone()));
+        Ok(Some(impacts))
+    }
+
+    /// ORs the documents where `terms` occur as a phrase in `field` into `acc`.
     pub(crate) fn union_phrase(
         &self,
         searcher: &Searcher,
@@ -473,12 +653,25 @@ impl DocSetCache {
         terms: &[(usize, String)],
         acc: &mut FixedBitSet,
     ) -> tantivy::Result<()> {
+        acc.union_with(&*self.phrase_bits(searcher, seg, field, terms)?);
+        Ok(())
+    }
+
+    /// The documents where `terms` occur as a phrase in `field`. Always cached: matching a
+    /// phrase walks positions, the costliest thing an index does.
+    pub(crate) fn phrase_bits(
+        &self,
+        searcher: &Searcher,
+        seg: &SegmentReader,
+        field: Field,
+        terms: &[(usize, String)],
+    ) -> tantivy::Result<Arc<FixedBitSet>> {
         let key = Key::Phrase {
             segment: seg.segment_id(),
             field,
             terms: terms.iter().map(|(o, t)| (*o, t.as_str().into())).collect(),
         };
-        let bits = self.bits(key, || {
+        self.bits(key, || {
             let mut bits = FixedBitSet::with_capacity(seg.max_doc() as usize);
             let pq = PhraseQuery::new_with_offset(
                 terms
@@ -493,9 +686,26 @@ impl DocSetCache {
                 }
             })?;
             Ok(bits)
-        })?;
-        acc.union_with(&bits);
-        Ok(())
+        })
+    }
+
+    /// Per document of the segment, the helpfulness tie-break the final scores get
+    /// (`1 + 0.05 · (helpful − 0.5)`), so the first pass breaks ties the same way.
+    pub(crate) fn helpfulness(&self, seg: &SegmentReader) -> tantivy::Result<Arc<Vec<f32>>> {
+        let key = Key::Helpfulness {
+            segment: seg.segment_id(),
+        };
+        if let Some(Entry::Factors(f)) = self.get(&key) {
+            return Ok(f);
+        }
+        let helpful = seg.fast_fields().f64("helpful")?.first_or_default_col(0.5);
+        let factors: Arc<Vec<f32>> = Arc::new(
+            (0..seg.max_doc())
+                .map(|d| helpfulness_factor(helpful.get_val(d)))
+                .collect(),
+        );
+        self.put(key, Entry::Factors(factors.clone()));
+        Ok(factors)
     }
 
     /// The segment's documents that are not deleted.
@@ -569,6 +779,12 @@ impl DocSetCache {
         });
         Ok(bits)
     }
+}
+
+/// The tie-break a document's score is multiplied by: at most ±2.5 % for the feedback signal
+/// `helpful` in [0, 1].
+pub(crate) fn helpfulness_factor(helpful: f64) -> f32 {
+    1.0 + 0.05 * (helpful as f32 - 0.5)
 }
 
 fn insert_postings(block: &mut BlockSegmentPostings, acc: &mut FixedBitSet) {

@@ -19,6 +19,9 @@ use super::analysis;
 /// Characters of a fragment (as many as tantivy's generator was given).
 pub(crate) const FRAGMENT_CHARS: usize = 160;
 
+/// At most this many characters of context before a fragment's first match.
+const LEAD_CHARS: usize = 24;
+
 pub(crate) struct Highlighter {
     /// Non-ASCII terms, matched as substrings of the normalised text (longest first).
     substrings: Option<AhoCorasick>,
@@ -225,6 +228,26 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
         .map(|(o, _)| o)
         .chain(std::iter::once(text.len()))
         .collect();
+    // A fragment opens a little before its first match, so the reader sees what the match
+    // is about: after the last sentence break in that lead, else at a word start.
+    let open_before = |at: usize| -> usize {
+        let c = starts.partition_point(|&o| o < at);
+        let lead = starts[c.saturating_sub(LEAD_CHARS)];
+        let before = &text[lead..at];
+        let after = |(o, ch): (usize, char)| lead + o + ch.len_utf8();
+        let sentence_end = |ch: &char| "。！？；.!?;\n".contains(*ch);
+        if let Some(b) = before.char_indices().rfind(|(_, ch)| sentence_end(ch)) {
+            return after(b);
+        }
+        let mid_word = text[..lead]
+            .chars()
+            .next_back()
+            .is_some_and(|ch| ch.is_ascii_alphanumeric());
+        match before.char_indices().find(|(_, ch)| *ch == ' ') {
+            Some(space) if mid_word => after(space),
+            _ => lead,
+        }
+    };
     let end_of = |start: usize| -> usize {
         let c = starts.partition_point(|&o| o < start);
         starts
@@ -235,7 +258,7 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
     let mut best = (0usize, 0usize, 0usize, text.len());
     let mut terms: Vec<usize> = Vec::new();
     for (i, m) in matches.iter().enumerate() {
-        let start = m.range.start;
+        let start = open_before(m.range.start);
         let end = end_of(start);
         terms.clear();
         let mut count = 0;
@@ -326,8 +349,12 @@ mod tests {
     #[test]
     fn marks_chinese_words_in_either_script_and_escapes() {
         assert_eq!(
-            hl(&["宽带", "上网"], "家里<寬頻>不行，宽带无法上网").as_deref(),
+            hl(&["宽带", "上网"], "家里<寬頻>不行。宽带无法上网").as_deref(),
             Some("<mark>宽带</mark>无法<mark>上网</mark>")
+        );
+        assert_eq!(
+            hl(&["上网"], "家里宽带无法上网").as_deref(),
+            Some("家里宽带无法<mark>上网</mark>")
         );
         assert_eq!(
             hl(&["宽带"], "寬帶 & 网络").as_deref(),
@@ -343,6 +370,8 @@ mod tests {
             "<mark>Resetting</mark> your <mark>Password</mark>: &lt;b&gt;"
         );
         assert!(hl(&["reset"], "nothing here").is_none());
+        let out = hl(&["password"], "To change it, reset your password now").unwrap();
+        assert_eq!(out, "change it, reset your <mark>password</mark> now");
     }
 
     #[test]
@@ -353,7 +382,7 @@ mod tests {
         );
         assert_eq!(
             hl(&["sim卡"], "新SIM卡").as_deref(),
-            Some("<mark>SIM卡</mark>")
+            Some("新<mark>SIM卡</mark>")
         );
     }
 

@@ -13,7 +13,7 @@
 //! ~50 scorers. The search instead picks a few candidates cheaply (see `search.rs`) and this
 //! module scores only those, each leaf seeking its posting list to each candidate in turn.
 
-use tantivy::query::{BoostQuery, EnableScoring, PhraseQuery, Query, TermQuery, Weight};
+use tantivy::query::{EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
 
@@ -26,6 +26,9 @@ pub(crate) struct Leaf {
     /// whole-query phrase: a document containing it contains its words, which are leaves of
     /// their own.
     pub admits: bool,
+    /// Index into [`ScoreTree::postings`]: leaves on the same field and terms (a word and its
+    /// typo expansions, a synonym of a query word) share one posting walk.
+    source: usize,
 }
 
 pub(crate) enum Node {
@@ -42,17 +45,19 @@ pub(crate) enum Node {
 #[derive(Default)]
 pub(crate) struct ScoreTree {
     pub leaves: Vec<Leaf>,
+    /// The distinct (field, terms) of the leaves.
+    postings: Vec<(Field, Vec<(usize, String)>)>,
 }
 
-/// One leaf's score per candidate; `NaN` where the leaf does not match.
+/// Per distinct posting list, its BM25 (boost 1) per candidate; `NaN` where it does not match.
 struct LeafScores<'a> {
     scores: &'a [f32],
     candidates: usize,
 }
 
 impl LeafScores<'_> {
-    fn get(&self, leaf: usize, candidate: usize) -> Option<Score> {
-        let s = self.scores[leaf * self.candidates + candidate];
+    fn get(&self, source: usize, candidate: usize) -> Option<Score> {
+        let s = self.scores[source * self.candidates + candidate];
         (!s.is_nan()).then_some(s)
     }
 }
@@ -60,11 +65,23 @@ impl LeafScores<'_> {
 impl ScoreTree {
     /// Adds a leaf and returns the node that refers to it.
     pub fn leaf(&mut self, field: Field, terms: Vec<(usize, String)>, boost: f32) -> Node {
+        let source = match self
+            .postings
+            .iter()
+            .position(|(f, t)| *f == field && *t == terms)
+        {
+            Some(i) => i,
+            None => {
+                self.postings.push((field, terms.clone()));
+                self.postings.len() - 1
+            }
+        };
         self.leaves.push(Leaf {
             field,
             terms,
             boost,
             admits: true,
+            source,
         });
         Node::Leaf(self.leaves.len() - 1)
     }
@@ -78,21 +95,21 @@ impl ScoreTree {
         node
     }
 
-    fn leaf_query(leaf: &Leaf) -> Box<dyn Query> {
-        let q: Box<dyn Query> = if leaf.terms.len() == 1 {
+    /// The unboosted term or phrase query of one posting source.
+    fn source_query(field: Field, terms: &[(usize, String)]) -> Box<dyn Query> {
+        if let [(_, term)] = terms {
             Box::new(TermQuery::new(
-                Term::from_field_text(leaf.field, &leaf.terms[0].1),
+                Term::from_field_text(field, term),
                 IndexRecordOption::WithFreqs,
             ))
         } else {
             Box::new(PhraseQuery::new_with_offset(
-                leaf.terms
+                terms
                     .iter()
-                    .map(|(o, t)| (*o, Term::from_field_text(leaf.field, t)))
+                    .map(|(o, t)| (*o, Term::from_field_text(field, t)))
                     .collect(),
             ))
-        };
-        Box::new(BoostQuery::new(q, leaf.boost))
+        }
     }
 
     /// The equivalent tantivy query: the same matches and the same scores (the reference the
@@ -114,15 +131,21 @@ impl ScoreTree {
             Node::Const { child, score } => {
                 Box::new(ConstScoreQuery::new(self.to_query(child), *score))
             }
-            Node::Leaf(i) => Self::leaf_query(&self.leaves[*i]),
+            Node::Leaf(i) => {
+                let l = &self.leaves[*i];
+                Box::new(tantivy::query::BoostQuery::new(
+                    Self::source_query(l.field, &l.terms),
+                    l.boost,
+                ))
+            }
         }
     }
 
-    /// One weight per leaf, in leaf order (BM25 statistics over the whole searcher).
+    /// One weight per distinct posting source (BM25 statistics over the whole searcher).
     pub fn weights(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Vec<Box<dyn Weight>>> {
-        self.leaves
+        self.postings
             .iter()
-            .map(|l| Self::leaf_query(l).weight(scoring))
+            .map(|(field, terms)| Self::source_query(*field, terms).weight(scoring))
             .collect()
     }
 
@@ -171,36 +194,39 @@ impl ScoreTree {
             scores: &scores,
             candidates: n,
         };
-        Ok((0..n).map(|j| eval(root, &table, j)).collect())
+        Ok((0..n).map(|j| self.eval(root, &table, j)).collect())
     }
-}
 
-/// Combines leaf scores the way tantivy's scorers do: children in order, sums from 0.
-fn eval(node: &Node, table: &LeafScores<'_>, j: usize) -> Option<Score> {
-    match node {
-        Node::Leaf(i) => table.get(*i, j),
-        Node::Any(children) => {
-            let mut sum: Score = 0.0;
-            let mut any = false;
-            for c in children {
-                if let Some(s) = eval(c, table, j) {
-                    sum += s;
-                    any = true;
-                }
+    /// Combines leaf scores the way tantivy's scorers do: children in order, sums from 0.
+    fn eval(&self, node: &Node, table: &LeafScores<'_>, j: usize) -> Option<Score> {
+        match node {
+            Node::Leaf(i) => {
+                let l = &self.leaves[*i];
+                table.get(l.source, j).map(|s| s * l.boost)
             }
-            any.then_some(sum)
-        }
-        Node::Best { children, tie } => {
-            let (mut max, mut sum, mut any) = (Score::MIN, 0.0, false);
-            for c in children {
-                if let Some(s) = eval(c, table, j) {
-                    max = max.max(s);
-                    sum += s;
-                    any = true;
+            Node::Any(children) => {
+                let mut sum: Score = 0.0;
+                let mut any = false;
+                for c in children {
+                    if let Some(s) = self.eval(c, table, j) {
+                        sum += s;
+                        any = true;
+                    }
                 }
+                any.then_some(sum)
             }
-            any.then(|| max + (sum - max) * tie)
+            Node::Best { children, tie } => {
+                let (mut max, mut sum, mut any) = (Score::MIN, 0.0, false);
+                for c in children {
+                    if let Some(s) = self.eval(c, table, j) {
+                        max = max.max(s);
+                        sum += s;
+                        any = true;
+                    }
+                }
+                any.then(|| max + (sum - max) * tie)
+            }
+            Node::Const { child, score } => self.eval(child, table, j).map(|_| *score),
         }
-        Node::Const { child, score } => eval(child, table, j).map(|_| *score),
     }
 }
