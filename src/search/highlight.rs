@@ -235,7 +235,8 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
         let lead = starts[c.saturating_sub(LEAD_CHARS)];
         let before = &text[lead..at];
         let after = |(o, ch): (usize, char)| lead + o + ch.len_utf8();
-        let sentence_end = |ch: &char| "。！？；.!?;\n".contains(*ch);
+        let sentence_end =
+            |ch: &char| matches!(ch, '。' | '！' | '？' | '；' | '.' | '!' | '?' | ';' | '\n');
         if let Some(b) = before.char_indices().rfind(|(_, ch)| sentence_end(ch)) {
             return after(b);
         }

@@ -1,6 +1,9 @@
 //! Query-time synonyms: sets of equivalent terms per locale. Changing them needs no reindex.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use crate::domain::Locale;
 
@@ -10,6 +13,35 @@ use super::analysis::{self, normalize_str};
 pub struct Synonyms {
     /// Locale (as written, e.g. `zh-CN`) -> sets of normalised terms.
     sets: HashMap<String, Vec<SynonymSet>>,
+    /// Per locale, one automaton over every set's terms, so a query is scanned once instead
+    /// of once per term. Built on first use after a change, so loading many sets stays linear.
+    finders: HashMap<String, OnceLock<Option<Finder>>>,
+}
+
+/// An automaton over a locale's terms and, per pattern, the index of its set.
+#[derive(Debug, Clone)]
+struct Finder {
+    automaton: AhoCorasick,
+    owners: Vec<usize>,
+}
+
+impl Finder {
+    /// `None` when the automaton cannot be built (patterns too large): the locale then has
+    /// no synonyms rather than failing the whole search.
+    fn build(locale: &str, sets: &[SynonymSet]) -> Option<Self> {
+        let (patterns, owners): (Vec<&str>, Vec<usize>) = sets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.terms.iter().map(move |t| (t.as_str(), i)))
+            .unzip();
+        match AhoCorasick::new(&patterns) {
+            Ok(automaton) => Some(Self { automaton, owners }),
+            Err(e) => {
+                tracing::warn!(%locale, error = %e, "synonyms: cannot index terms");
+                None
+            }
+        }
+    }
 }
 
 /// One set of equivalent terms, each already analysed (as the index analyses text) into the
@@ -55,6 +87,8 @@ impl Synonyms {
                 .entry(locale.as_str().to_string())
                 .or_default()
                 .push(SynonymSet { terms: set, chains });
+            self.finders
+                .insert(locale.as_str().to_string(), OnceLock::new());
         }
     }
 
@@ -69,11 +103,20 @@ impl Synonyms {
             if locale.is_some_and(|l| l.as_str() != loc) {
                 continue;
             }
-            for set in sets {
-                if set.terms.iter().any(|t| contains_term(norm_query, t)) {
-                    out.push(set);
+            let finder = self
+                .finders
+                .get(loc)
+                .and_then(|f| f.get_or_init(|| Finder::build(loc, sets)).as_ref());
+            let Some(finder) = finder else {
+                continue;
+            };
+            let mut hit = vec![false; sets.len()];
+            for m in finder.automaton.find_overlapping_iter(norm_query) {
+                if on_word_boundaries(norm_query, m.start(), m.end()) {
+                    hit[finder.owners[m.pattern().as_usize()]] = true;
                 }
             }
+            out.extend(sets.iter().zip(hit).filter(|(_, h)| *h).map(|(s, _)| s));
         }
         out
     }
@@ -144,39 +187,46 @@ impl Synonyms {
     }
 }
 
-/// Substring match, on word boundaries for ASCII alphanumerics.
-fn contains_term(hay: &str, term: &str) -> bool {
+/// Whether `hay[start..end]` is not cut out of a longer ASCII word (a term matches as a
+/// substring, but an ASCII one only on word boundaries: `sim` is not in `simple`).
+fn on_word_boundaries(hay: &str, start: usize, end: usize) -> bool {
     let ascii_edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    let mut from = 0;
-    while let Some(i) = hay[from..].find(term) {
-        let start = from + i;
-        let end = start + term.len();
-        let first = term.chars().next();
-        let last = term.chars().last();
-        let before = hay[..start].chars().last();
-        let after = hay[end..].chars().next();
-        let ok_before = !(ascii_edge(first) && ascii_edge(before));
-        let ok_after = !(ascii_edge(last) && ascii_edge(after));
-        if ok_before && ok_after {
-            return true;
-        }
-        from = start + term.len().max(1);
-        while !hay.is_char_boundary(from) {
-            from += 1;
-        }
-    }
-    false
+    let term = &hay[start..end];
+    let ok_before = !(ascii_edge(term.chars().next()) && ascii_edge(hay[..start].chars().last()));
+    let ok_after = !(ascii_edge(term.chars().last()) && ascii_edge(hay[end..].chars().next()));
+    ok_before && ok_after
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn matches(set: &[&str], query: &str) -> bool {
+        let mut s = Synonyms::new();
+        s.add_set(
+            &Locale::zh_cn(),
+            set.iter().map(|t| t.to_string()).collect(),
+        );
+        !s.matching(query, None).is_empty()
+    }
+
     #[test]
     fn boundaries() {
-        assert!(contains_term("my sim card", "sim"));
-        assert!(!contains_term("simple", "sim"));
-        assert!(contains_term("手机卡丢了", "丢了"));
-        assert!(contains_term("sim卡", "sim"));
+        assert!(matches(&["sim", "sim card"], "my sim card"));
+        assert!(!matches(&["sim", "手机卡"], "simple"));
+        assert!(matches(&["丢了", "挂失"], "手机卡丢了"));
+        assert!(matches(&["sim", "手机卡"], "sim卡"));
+        // Every set whose term occurs, in the order they were added.
+        let mut s = Synonyms::new();
+        s.add_set(&Locale::en(), vec!["modem".into(), "router".into()]);
+        s.add_set(&Locale::en(), vec!["wifi".into(), "wireless".into()]);
+        s.add_set(&Locale::en(), vec!["lost".into(), "stolen".into()]);
+        let found: Vec<&str> = s
+            .matching("router stolen wifi", Some(&Locale::en()))
+            .iter()
+            .map(|set| set.terms()[0].as_str())
+            .collect();
+        assert_eq!(found, ["modem", "wifi", "lost"]);
+        assert!(s.matching("router", Some(&Locale::zh_cn())).is_empty());
     }
 }
