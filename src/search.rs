@@ -11,6 +11,7 @@ mod docsets;
 mod first_pass;
 mod highlight;
 mod scoring;
+mod stats;
 pub mod synonyms;
 
 use std::collections::HashSet;
@@ -396,6 +397,7 @@ struct Inner {
     fields: Fields,
     cursor: AtomicI64,
     docsets: docsets::DocSetCache,
+    stats: stats::StatsCache,
 }
 
 /// A clonable handle on one index: one reader (reloaded after each commit), one writer.
@@ -484,6 +486,7 @@ impl SearchIndex {
                 fields,
                 cursor: AtomicI64::new(payload.as_ref().map_or(0, |p| p.cursor)),
                 docsets: docsets::DocSetCache::default(),
+                stats: stats::StatsCache::default(),
             }),
         };
         if payload.is_none() {
@@ -638,6 +641,42 @@ impl SearchIndex {
         }
     }
 
+    /// The terms of `field` within `distance` edits of `word` (a Latin word of 5+ letters),
+    /// at most [`MAX_FUZZY_TERMS`], from each segment's cache or its term dictionary.
+    fn typo_terms(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        word: &str,
+        distance: u8,
+    ) -> std::collections::BTreeSet<String> {
+        // Built at most once per query word, and only when a segment has not cached it.
+        let mut dfa = None;
+        let mut out = std::collections::BTreeSet::new();
+        for seg in searcher.segment_readers() {
+            let terms = self
+                .inner
+                .docsets
+                .typo_terms(seg, field, word, distance, || {
+                    let dfa = dfa.get_or_insert_with(|| {
+                        FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true)
+                            .automaton()
+                            .ok()
+                    });
+                    dfa.as_ref()
+                        .map(|dfa| segment_terms_within(seg, field, dfa))
+                        .unwrap_or_default()
+                });
+            for t in terms.iter() {
+                if out.len() >= MAX_FUZZY_TERMS {
+                    return out;
+                }
+                out.insert(t.clone());
+            }
+        }
+        out
+    }
+
     /// Everything the search derives from the query text, or `None` when the text has no
     /// searchable token.
     fn plan_query(
@@ -676,12 +715,7 @@ impl SearchIndex {
                 // that holds every text field's words: only terms that exist become leaves.
                 // Scored like a fuzzy query: a constant b * B_FUZZY per field where any of
                 // them occurs.
-                let fq =
-                    FuzzyTermQuery::new(Term::from_field_text(f.all_text, &t.text), dist, true);
-                let terms = fq
-                    .automaton()
-                    .map(|dfa| existing_terms(searcher, f.all_text, &dfa))
-                    .unwrap_or_default();
+                let terms = self.typo_terms(searcher, f.all_text, &t.text, dist);
                 if !terms.is_empty() {
                     let fields: Vec<(Field, f32)> = self
                         .text_fields()
@@ -850,7 +884,8 @@ impl SearchIndex {
         let offset = req.offset.min(100_000);
         let wanted = offset + limit;
         let window = (wanted * RESCORE_FACTOR).max(RESCORE_MIN);
-        let scoring = EnableScoring::enabled_from_searcher(&searcher);
+        let stats = self.inner.stats.for_searcher(&searcher);
+        let scoring = EnableScoring::enabled_from_statistics_provider(&stats, &searcher);
         let weights = match &plan {
             Some(p) if wanted > 0 => Some(p.tree.weights(scoring)?),
             _ => None,
@@ -1322,30 +1357,24 @@ impl<'a> Filter<'a> {
     }
 }
 
-/// ASCII terms of `field` (in any segment) the automaton accepts, at most
-/// [`MAX_FUZZY_TERMS`].
-fn existing_terms(
-    searcher: &Searcher,
+/// One segment's ASCII terms of `field` that `dfa` accepts (at most [`MAX_FUZZY_TERMS`]).
+fn segment_terms_within(
+    seg: &SegmentReader,
     field: Field,
     dfa: &tantivy::query::DfaWrapper,
-) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for seg in searcher.segment_readers() {
-        let Ok(inv) = seg.inverted_index(field) else {
-            continue;
-        };
-        // Only ASCII terms can be a Latin word's typo; bounding the walk there keeps the
-        // automaton out of the (much larger) Chinese part of the dictionary.
-        let Ok(mut stream) = inv.terms().search(dfa).lt([0x80u8]).into_stream() else {
-            continue;
-        };
-        while stream.advance() {
-            if out.len() >= MAX_FUZZY_TERMS {
-                return out;
-            }
-            if let Ok(s) = std::str::from_utf8(stream.key()) {
-                out.insert(s.to_string());
-            }
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(inv) = seg.inverted_index(field) else {
+        return out;
+    };
+    // Only ASCII terms can be a Latin word's typo; bounding the walk there keeps the
+    // automaton out of the (much larger) Chinese part of the dictionary.
+    let Ok(mut stream) = inv.terms().search(dfa).lt([0x80u8]).into_stream() else {
+        return out;
+    };
+    while stream.advance() && out.len() < MAX_FUZZY_TERMS {
+        if let Ok(s) = std::str::from_utf8(stream.key()) {
+            out.push(s.to_string());
         }
     }
     out

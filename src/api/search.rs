@@ -481,6 +481,8 @@ pub async fn analytics(
     Query(q): Query<AnalyticsQuery>,
 ) -> AppResult<axum::Json<crate::store::SearchAnalytics>> {
     caller.require_editor()?;
+    // Searches still queued (the writer batches them) count too.
+    state.search_log.flush().await;
     let since = state.kb.now() - chrono::Duration::days(q.days.unwrap_or(30).clamp(1, 3650));
     Ok(axum::Json(
         state

@@ -92,6 +92,13 @@ enum Key {
     Helpfulness {
         segment: SegmentId,
     },
+    /// A Latin word's typo expansions: the segment's terms within `distance` edits.
+    TypoTerms {
+        segment: SegmentId,
+        field: Field,
+        term: Box<str>,
+        distance: u8,
+    },
 }
 
 impl Key {
@@ -104,7 +111,8 @@ impl Key {
             | Key::Word { segment, .. }
             | Key::Constant { segment, .. }
             | Key::PhraseScore { segment, .. }
-            | Key::Helpfulness { segment } => *segment,
+            | Key::Helpfulness { segment }
+            | Key::TypoTerms { segment, .. } => *segment,
         }
     }
 }
@@ -117,6 +125,7 @@ enum Entry {
     Facets(Arc<FacetTable>),
     Impacts(Arc<Impacts>),
     Factors(Arc<Vec<f32>>),
+    Terms(Arc<Vec<String>>),
 }
 
 impl Entry {
@@ -127,6 +136,7 @@ impl Entry {
             Entry::Facets(t) => t.bytes(),
             Entry::Impacts(i) => i.bytes(),
             Entry::Factors(f) => f.len() * 4,
+            Entry::Terms(t) => t.iter().map(|t| t.len() + 24).sum(),
         }
     }
 }
@@ -328,6 +338,7 @@ impl DocSetCache {
             Entry::Facets(t) => Entry::Facets(t.clone()),
             Entry::Impacts(i) => Entry::Impacts(i.clone()),
             Entry::Factors(f) => Entry::Factors(f.clone()),
+            Entry::Terms(t) => Entry::Terms(t.clone()),
         })
     }
 
@@ -357,6 +368,31 @@ impl DocSetCache {
         let bits = Arc::new(build()?);
         self.put(key, Entry::Bits(bits.clone()));
         Ok(bits)
+    }
+
+    /// The terms of `field` in `seg` within `distance` edits of `term`, computed by `build`
+    /// once per segment (running a Levenshtein automaton over a term dictionary costs tens of
+    /// microseconds; agents type the same words all day).
+    pub(crate) fn typo_terms(
+        &self,
+        seg: &SegmentReader,
+        field: Field,
+        term: &str,
+        distance: u8,
+        build: impl FnOnce() -> Vec<String>,
+    ) -> Arc<Vec<String>> {
+        let key = Key::TypoTerms {
+            segment: seg.segment_id(),
+            field,
+            term: term.into(),
+            distance,
+        };
+        if let Some(Entry::Terms(t)) = self.get(&key) {
+            return t;
+        }
+        let terms = Arc::new(build());
+        self.put(key, Entry::Terms(terms.clone()));
+        terms
     }
 
     /// Forgets the entries of segments that are no longer searchable (merged or deleted).

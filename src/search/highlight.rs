@@ -8,10 +8,10 @@
 //! simplified and traditional script, and ASCII words are compared through the same English
 //! stemmer the index uses, so `resetting` is marked for `reset`.
 
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
 
 use super::analysis;
@@ -24,22 +24,21 @@ const LEAD_CHARS: usize = 24;
 
 pub(crate) struct Highlighter {
     /// Non-ASCII terms, matched as substrings of the normalised text (longest first).
-    substrings: Option<AhoCorasick>,
-    /// For each substring pattern, the query term it is a form of.
-    pattern_term: Vec<usize>,
+    substrings: Option<Substrings>,
     /// ASCII terms as the index holds them (lower-cased, stemmed).
-    words: HashSet<String>,
+    words: FxHashSet<String>,
     /// The first three letters of each ASCII term: only words starting so are stemmed.
     heads: Vec<String>,
     /// Words already stemmed for this query, and the term each is a form of.
-    seen: HashMap<String, Option<usize>>,
-    stemmer: Stemming,
+    seen: FxHashMap<String, Option<usize>>,
+    /// Made on first use (most Chinese queries never stem).
+    stemmer: Option<Stemming>,
 }
 
 impl Highlighter {
     /// For a query's terms as analysed (the index's form). `None` when none can be shown.
     pub fn new<'a>(terms: impl IntoIterator<Item = &'a str>) -> Option<Self> {
-        let mut words = HashSet::new();
+        let mut words = FxHashSet::default();
         let mut substrings: Vec<String> = Vec::new();
         let mut pattern_term = Vec::new();
         for (term, t) in terms.into_iter().enumerate() {
@@ -60,18 +59,7 @@ impl Highlighter {
                 }
             }
         }
-        let substrings = if substrings.is_empty() {
-            None
-        } else {
-            // A contiguous NFA: built in microseconds for a query's dozen words, where a DFA
-            // (the default for few patterns) costs more to build than all the searching.
-            AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .match_kind(MatchKind::LeftmostLongest)
-                .ascii_case_insensitive(true)
-                .build(&substrings)
-                .ok()
-        };
+        let substrings = Substrings::new(substrings.into_iter().zip(pattern_term));
         if substrings.is_none() && words.is_empty() {
             return None;
         }
@@ -81,11 +69,10 @@ impl Highlighter {
             .collect();
         Some(Highlighter {
             substrings,
-            pattern_term,
             words,
             heads,
-            seen: HashMap::new(),
-            stemmer: Stemming::default(),
+            seen: FxHashMap::default(),
+            stemmer: None,
         })
     }
 
@@ -133,15 +120,12 @@ impl Highlighter {
         original: impl Fn(usize, usize) -> Option<Range<usize>>,
     ) -> Vec<Match> {
         let mut out = Vec::new();
-        if let Some(ac) = &self.substrings {
-            for m in ac.find_iter(s) {
-                if let Some(range) = original(m.start(), m.end()) {
-                    out.push(Match {
-                        range,
-                        term: self.pattern_term[m.pattern().as_usize()],
-                    });
+        if let Some(subs) = &self.substrings {
+            subs.find_each(s, |start, end, term| {
+                if let Some(range) = original(start, end) {
+                    out.push(Match { range, term });
                 }
-            }
+            });
         }
         if !self.words.is_empty() {
             let mut word = String::new();
@@ -188,7 +172,10 @@ impl Highlighter {
         if let Some(known) = self.seen.get(word) {
             return *known;
         }
-        let s = self.stemmer.stem(word);
+        let s = self
+            .stemmer
+            .get_or_insert_with(Stemming::default)
+            .stem(word);
         let term = self.words.contains(&s).then(|| term_id(&s));
         self.seen.insert(word.to_string(), term);
         term
@@ -201,13 +188,84 @@ fn needs_width_folding(text: &str) -> bool {
     text.chars().any(|c| {
         !c.is_ascii()
             && !matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
+            // Chinese punctuation is most of the rest of a Chinese text and none of it is a
+            // letter or digit: answered without the Unicode tables.
+            && !matches!(
+                c,
+                '，' | '。' | '、' | '：' | '；' | '！' | '？' | '“' | '”' | '‘' | '’' | '（'
+                    | '）' | '《' | '》' | '【' | '】' | '「' | '」' | '—' | '…' | '·' | '～'
+            )
             && c.is_alphanumeric()
     })
 }
 
+/// The non-ASCII query words (and their traditional forms), found leftmost-longest in one
+/// pass over the text. Built per query in well under a microsecond (an Aho-Corasick
+/// automaton cost more to build than all the searching): the patterns are few, so each is
+/// filed under its first character, and a 256-bit filter on that character lets the scan
+/// step over the characters no pattern starts with.
+struct Substrings {
+    /// (first character, ASCII lower-cased) -> patterns starting with it, longest first,
+    /// each with its query term.
+    by_first: Vec<(char, Vec<(String, usize)>)>,
+    filter: [u64; 4],
+}
+
+impl Substrings {
+    fn new(patterns: impl IntoIterator<Item = (String, usize)>) -> Option<Self> {
+        let mut by_first: Vec<(char, Vec<(String, usize)>)> = Vec::new();
+        let mut filter = [0u64; 4];
+        for (p, term) in patterns {
+            let Some(first) = p.chars().next().map(|c| c.to_ascii_lowercase()) else {
+                continue;
+            };
+            let bit = first as usize & 255;
+            filter[bit / 64] |= 1 << (bit % 64);
+            match by_first.iter_mut().find(|(c, _)| *c == first) {
+                Some((_, list)) => list.push((p, term)),
+                None => by_first.push((first, vec![(p, term)])),
+            }
+        }
+        for (_, list) in &mut by_first {
+            list.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        }
+        (!by_first.is_empty()).then_some(Substrings { by_first, filter })
+    }
+
+    /// Calls `found(start, end, term)` for each match in order, not overlapping; ASCII
+    /// letters compare without case (the patterns are lower-case).
+    fn find_each(&self, s: &str, mut found: impl FnMut(usize, usize, usize)) {
+        let bytes = s.as_bytes();
+        let mut chars = s.char_indices();
+        while let Some((i, c)) = chars.next() {
+            let c = c.to_ascii_lowercase();
+            let bit = c as usize & 255;
+            if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+                continue;
+            }
+            let Some((_, list)) = self.by_first.iter().find(|(f, _)| *f == c) else {
+                continue;
+            };
+            let hit = list.iter().find(|(p, _)| {
+                bytes
+                    .get(i..i + p.len())
+                    .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+            });
+            if let Some((p, term)) = hit {
+                let end = i + p.len();
+                found(i, end, *term);
+                // Continue after the match (matches do not overlap).
+                while chars.offset() < end {
+                    chars.next();
+                }
+            }
+        }
+    }
+}
+
 fn term_id(s: &str) -> usize {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = rustc_hash::FxHasher::default();
     s.hash(&mut h);
     h.finish() as usize >> 1
 }
@@ -222,17 +280,15 @@ struct Match {
 /// characters; among the candidates, the one covering the most distinct terms, then the
 /// most matches, then the earliest.
 fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
-    // Byte offset of every character start, and the text's end.
-    let starts: Vec<usize> = text
-        .char_indices()
-        .map(|(o, _)| o)
-        .chain(std::iter::once(text.len()))
-        .collect();
     // A fragment opens a little before its first match, so the reader sees what the match
     // is about: after the last sentence break in that lead, else at a word start.
     let open_before = |at: usize| -> usize {
-        let c = starts.partition_point(|&o| o < at);
-        let lead = starts[c.saturating_sub(LEAD_CHARS)];
+        let lead = text[..at]
+            .char_indices()
+            .rev()
+            .take(LEAD_CHARS)
+            .last()
+            .map_or(at, |(o, _)| o);
         let before = &text[lead..at];
         let after = |(o, ch): (usize, char)| lead + o + ch.len_utf8();
         let sentence_end =
@@ -250,11 +306,10 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
         }
     };
     let end_of = |start: usize| -> usize {
-        let c = starts.partition_point(|&o| o < start);
-        starts
-            .get(c + FRAGMENT_CHARS)
-            .copied()
-            .unwrap_or(text.len())
+        text[start..]
+            .char_indices()
+            .nth(FRAGMENT_CHARS)
+            .map_or(text.len(), |(o, _)| start + o)
     };
     let mut best = (0usize, 0usize, 0usize, text.len());
     let mut terms: Vec<usize> = Vec::new();
@@ -291,14 +346,34 @@ impl Default for Stemming {
     }
 }
 
+/// Distinct words whose stems a thread remembers (then it starts over).
+const STEMS_PER_THREAD: usize = 50_000;
+
+thread_local! {
+    /// Word -> stem. Highlighting stems the same vocabulary query after query; a server's
+    /// worker threads live long, so each keeps its own map and no lock is taken.
+    static STEMS: std::cell::RefCell<FxHashMap<Box<str>, Box<str>>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
 impl Stemming {
     fn stem(&mut self, word: &str) -> String {
+        if let Some(s) = STEMS.with_borrow(|m| m.get(word).map(|s| s.to_string())) {
+            return s;
+        }
         let mut ts = self.analyzer.token_stream(word);
-        if ts.advance() {
+        let stem = if ts.advance() {
             ts.token().text.clone()
         } else {
             word.to_string()
-        }
+        };
+        STEMS.with_borrow_mut(|m| {
+            if m.len() >= STEMS_PER_THREAD {
+                m.clear();
+            }
+            m.insert(word.into(), stem.as_str().into());
+        });
+        stem
     }
 }
 
@@ -385,6 +460,25 @@ mod tests {
             hl(&["sim卡"], "新SIM卡").as_deref(),
             Some("新<mark>SIM卡</mark>")
         );
+    }
+
+    #[test]
+    fn substrings_match_leftmost_longest_without_overlaps() {
+        let subs = Substrings::new([
+            ("宽带".to_string(), 0),
+            ("宽带故障".to_string(), 1),
+            ("故障".to_string(), 2),
+            ("sim卡".to_string(), 3),
+        ])
+        .unwrap();
+        let mut found = Vec::new();
+        let text = "宽带故障，宽带；障碍故障 SIM卡";
+        subs.find_each(text, |a, b, t| found.push((&text[a..b], t)));
+        assert_eq!(
+            found,
+            [("宽带故障", 1), ("宽带", 0), ("故障", 2), ("SIM卡", 3)]
+        );
+        assert!(Substrings::new(std::iter::empty()).is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `::: internal` blocks), because highlights are shown to everyone; internal articles
 //! are indexed too and filtered by audience at query time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -15,7 +15,7 @@ use crate::content::{Block, Doc, Inline, parse_body};
 use crate::domain::{Article, ArticleId, Channel, Revision, SnippetKey};
 use crate::publish::EventSink;
 use crate::render::SnippetValue;
-use crate::search::{SearchDoc, SearchIndex};
+use crate::search::{SearchDoc, SearchError, SearchIndex};
 use crate::store::Event;
 
 /// Plain text of a document with snippets resolved (what a customer would read).
@@ -107,6 +107,17 @@ impl Kb {
     /// The index document of a published revision.
     pub async fn search_doc(&self, article: &Article, rev: &Revision) -> ServiceResult<SearchDoc> {
         let snippets = self.snippet_values(article.locale.as_str()).await?;
+        self.search_doc_with(article, rev, &snippets).await
+    }
+
+    /// [`search_doc`](Self::search_doc) with the locale's published snippets already read
+    /// (a reindex reads them once per locale, not once per article).
+    async fn search_doc_with(
+        &self,
+        article: &Article,
+        rev: &Revision,
+        snippets: &BTreeMap<SnippetKey, SnippetValue>,
+    ) -> ServiceResult<SearchDoc> {
         let schemas = self.schemas();
         let schema = schemas.get(&article.article_type).ok();
         let visible = |name: &str| schema.is_none_or(|s| s.field_visible(name, Channel::Web));
@@ -187,11 +198,15 @@ impl Kb {
     }
 
     /// Rebuilds the index from the database; `progress(done, total)` after each article.
+    ///
+    /// Reading the next batch from the database overlaps with analysing and indexing the
+    /// previous one (one batch in flight), and each locale's snippets are read once.
     pub async fn reindex(
         &self,
         index: &SearchIndex,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> anyhow::Result<usize> {
+        const BATCH: usize = 512;
         let cursor = self.store.last_event_seq().await?;
         let list = self
             .store
@@ -203,17 +218,34 @@ impl Kb {
         let total = list.len() as u64;
         let idx = index.clone();
         tokio::task::spawn_blocking(move || idx.clear()).await??;
-        let mut batch = Vec::with_capacity(256);
+        let mut snippets: HashMap<String, BTreeMap<SnippetKey, SnippetValue>> = HashMap::new();
+        let mut in_flight: Option<tokio::task::JoinHandle<Result<(), SearchError>>> = None;
+        let mut batch = Vec::with_capacity(BATCH);
         for (i, s) in list.iter().enumerate() {
-            if let Some(doc) = self.live_search_doc(s.article.id).await? {
-                batch.push(doc);
+            let article = &s.article;
+            if let Some(n) = article.published_revision
+                && let Some(rev) = self.store.revision(article.id, n).await?
+            {
+                let locale = article.locale.as_str();
+                if !snippets.contains_key(locale) {
+                    let values = self.snippet_values(locale).await?;
+                    snippets.insert(locale.to_string(), values);
+                }
+                let values = &snippets[locale];
+                batch.push(self.search_doc_with(article, &rev, values).await?);
             }
-            if batch.len() == 256 {
+            if batch.len() == BATCH {
+                if let Some(previous) = in_flight.take() {
+                    previous.await??;
+                }
                 let idx = index.clone();
                 let docs = std::mem::take(&mut batch);
-                tokio::task::spawn_blocking(move || idx.upsert(&docs)).await??;
+                in_flight = Some(tokio::task::spawn_blocking(move || idx.upsert(&docs)));
             }
             progress(i as u64 + 1, total);
+        }
+        if let Some(previous) = in_flight.take() {
+            previous.await??;
         }
         let idx = index.clone();
         tokio::task::spawn_blocking(move || {

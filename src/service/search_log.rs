@@ -21,6 +21,8 @@ use crate::store::{SearchRecord, Store};
 pub const QUEUE_CAPACITY: usize = 8_192;
 /// Rows per insert transaction at most.
 const BATCH: usize = 512;
+/// How long the writer waits for more rows after the first before inserting a batch.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Msg {
     Row(SearchRecord),
@@ -130,16 +132,34 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, stats: Arc<SearchLogStat
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut msg = Some(first);
-        // Take what has queued up meanwhile: the batch grows with the load.
+        // Collect for up to LINGER after the first row (or until a flush asks, or the batch
+        // is full): under load one transaction then carries hundreds of rows instead of a
+        // few, which is most of what analytics costs the server.
+        let deadline = tokio::time::Instant::now() + LINGER;
         while let Some(m) = msg.take() {
             match m {
                 Msg::Row(r) => rows.push(r),
                 Msg::Flush(done) => waiting.push(done),
             }
-            if rows.len() >= BATCH {
+            if rows.len() >= BATCH || !waiting.is_empty() {
                 break;
             }
-            msg = rx.try_recv().ok();
+            msg = match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(_) => tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+        }
+        // What arrived with the flush request is written with it.
+        while rows.len() < BATCH
+            && let Ok(m) = rx.try_recv()
+        {
+            match m {
+                Msg::Row(r) => rows.push(r),
+                Msg::Flush(done) => waiting.push(done),
+            }
         }
         if !rows.is_empty() {
             let n = rows.len() as u64;

@@ -716,6 +716,8 @@ pub async fn analytics(State(state): State<AppState>, ctx: Ctx) -> Response {
     if let Err(r) = admin(&ctx) {
         return r;
     }
+    // Searches still queued (the writer batches them) count too.
+    state.search_log.flush().await;
     let days = ctx
         .query("days")
         .and_then(|d| d.parse::<i64>().ok())

@@ -1,0 +1,149 @@
+//! BM25 statistics of the current searcher, remembered between queries.
+//!
+//! Building a query's weights asks every segment's term dictionary for each leaf's document
+//! frequency and every field's token count — on a small or merged index that is a good part
+//! of a search. The answers only change when the searcher does (a commit or a merge), so they
+//! are kept per searcher generation and forgotten when it moves on.
+
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+use tantivy::query::Bm25StatisticsProvider;
+use tantivy::schema::Field;
+use tantivy::{Searcher, Term};
+
+/// Distinct terms remembered at most per generation (then the map starts over).
+const MAX_TERMS: usize = 100_000;
+
+#[derive(Default)]
+pub(crate) struct StatsCache {
+    inner: Mutex<Generation>,
+}
+
+#[derive(Default)]
+struct Generation {
+    id: Option<u64>,
+    total_docs: Option<u64>,
+    tokens: FxHashMap<Field, u64>,
+    doc_freq: FxHashMap<Term, u64>,
+}
+
+impl StatsCache {
+    /// A statistics provider for `searcher` that answers from this cache.
+    pub(crate) fn for_searcher<'a>(&'a self, searcher: &'a Searcher) -> CachedStats<'a> {
+        let id = searcher.generation().generation_id();
+        let mut g = self.inner.lock();
+        if g.id != Some(id) {
+            *g = Generation {
+                id: Some(id),
+                ..Generation::default()
+            };
+        }
+        CachedStats {
+            searcher,
+            cache: self,
+            id,
+        }
+    }
+}
+
+pub(crate) struct CachedStats<'a> {
+    searcher: &'a Searcher,
+    cache: &'a StatsCache,
+    id: u64,
+}
+
+impl CachedStats<'_> {
+    /// The cached value, or `compute` (without holding the lock) remembered when the cache
+    /// still belongs to this searcher's generation.
+    fn get_or<T: Copy>(
+        &self,
+        read: impl Fn(&Generation) -> Option<T>,
+        write: impl FnOnce(&mut Generation, T),
+        compute: impl FnOnce() -> tantivy::Result<T>,
+    ) -> tantivy::Result<T> {
+        {
+            let g = self.cache.inner.lock();
+            if g.id == Some(self.id)
+                && let Some(v) = read(&g)
+            {
+                return Ok(v);
+            }
+        }
+        let v = compute()?;
+        let mut g = self.cache.inner.lock();
+        if g.id == Some(self.id) {
+            write(&mut g, v);
+        }
+        Ok(v)
+    }
+}
+
+impl Bm25StatisticsProvider for CachedStats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.get_or(
+            |g| g.tokens.get(&field).copied(),
+            |g, v| {
+                g.tokens.insert(field, v);
+            },
+            || self.searcher.total_num_tokens(field),
+        )
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.get_or(
+            |g| g.total_docs,
+            |g, v| g.total_docs = Some(v),
+            || self.searcher.total_num_docs(),
+        )
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        self.get_or(
+            |g| g.doc_freq.get(term).copied(),
+            |g, v| {
+                if g.doc_freq.len() >= MAX_TERMS {
+                    g.doc_freq.clear();
+                }
+                g.doc_freq.insert(term.clone(), v);
+            },
+            || self.searcher.doc_freq(term),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::schema::{STRING, Schema};
+    use tantivy::{Index, doc};
+
+    #[test]
+    fn answers_like_the_searcher_and_follows_commits() {
+        let mut schema = Schema::builder();
+        let f = schema.add_text_field("t", STRING);
+        let index = Index::create_in_ram(schema.build());
+        let mut w: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        w.add_document(doc!(f => "a")).unwrap();
+        w.add_document(doc!(f => "b")).unwrap();
+        w.commit().unwrap();
+        let reader = index.reader().unwrap();
+        let cache = StatsCache::default();
+        let a = Term::from_field_text(f, "a");
+        let s1 = reader.searcher();
+        let stats = cache.for_searcher(&s1);
+        assert_eq!(stats.doc_freq(&a).unwrap(), 1);
+        assert_eq!(stats.doc_freq(&a).unwrap(), 1);
+        assert_eq!(stats.total_num_docs().unwrap(), 2);
+        assert_eq!(
+            stats.total_num_tokens(f).unwrap(),
+            s1.total_num_tokens(f).unwrap()
+        );
+        w.add_document(doc!(f => "a")).unwrap();
+        w.commit().unwrap();
+        reader.reload().unwrap();
+        let s2 = reader.searcher();
+        let stats = cache.for_searcher(&s2);
+        assert_eq!(stats.doc_freq(&a).unwrap(), 2);
+        assert_eq!(stats.total_num_docs().unwrap(), 3);
+    }
+}
