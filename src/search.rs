@@ -12,6 +12,7 @@ mod first_pass;
 mod highlight;
 mod scoring;
 mod stats;
+mod stored;
 pub mod synonyms;
 
 use std::collections::HashSet;
@@ -398,6 +399,7 @@ struct Inner {
     cursor: AtomicI64,
     docsets: docsets::DocSetCache,
     stats: stats::StatsCache,
+    stored: stored::StoredCache,
 }
 
 /// A clonable handle on one index: one reader (reloaded after each commit), one writer.
@@ -487,6 +489,7 @@ impl SearchIndex {
                 cursor: AtomicI64::new(payload.as_ref().map_or(0, |p| p.cursor)),
                 docsets: docsets::DocSetCache::default(),
                 stats: stats::StatsCache::default(),
+                stored: stored::StoredCache::default(),
             }),
         };
         if payload.is_none() {
@@ -575,6 +578,7 @@ impl SearchIndex {
             .map(|s| s.segment_id())
             .collect();
         self.inner.docsets.retain_segments(&live);
+        self.inner.stored.retain_segments(&live);
         Ok(())
     }
 
@@ -887,7 +891,7 @@ impl SearchIndex {
         let stats = self.inner.stats.for_searcher(&searcher);
         let scoring = EnableScoring::enabled_from_statistics_provider(&stats, &searcher);
         let weights = match &plan {
-            Some(p) if wanted > 0 => Some(p.tree.weights(scoring)?),
+            Some(p) if wanted > 0 => Some(p.tree.weights(scoring, &stats)?),
             _ => None,
         };
         t.weights_us += clock.lap();
@@ -967,44 +971,46 @@ impl SearchIndex {
         let now_ms = req.now.timestamp_millis();
         let mut hits = Vec::with_capacity(top.len());
         t.highlight_us += clock.lap();
+        let stored_fields = stored::StoredFields {
+            id: f.id,
+            effective_from: f.effective_from,
+            expires_at: f.expires_at,
+            slug: f.slug,
+            locale: f.locale,
+            article_type: f.article_type,
+            category: f.category,
+            audience: f.audience,
+            title: f.stored_title,
+            summary: f.stored_summary,
+            body: f.stored_body,
+        };
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
+            let doc = self.inner.stored.get(&searcher, addr, stored_fields)?;
             t.hits_us += clock.lap();
-            let s = |field: Field| -> String {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let i = |field: Field, default: i64| -> i64 {
-                doc.get_first(field)
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or(default)
-            };
-            let id = ArticleId(i(f.id, 0));
-            let eff = i(f.effective_from, i64::MIN);
-            let exp = i(f.expires_at, i64::MAX);
+            let id = ArticleId(doc.id);
+            let (eff, exp) = (doc.effective_from, doc.expires_at);
             let mut highlights = Vec::new();
             if let Some(h) = &mut highlighter {
-                for field in [f.stored_title, f.stored_summary, f.stored_body] {
-                    if let Some(fragment) = h.fragment(&s(field)) {
+                let texts = [&doc.title, &doc.summary, &doc.body];
+                for (text, fold) in texts.into_iter().zip(doc.needs_folding) {
+                    if let Some(fragment) = h.fragment_of(text, fold) {
                         highlights.push(fragment);
                     }
                 }
             }
             t.highlight_us += clock.lap();
-            let category = Some(s(f.category)).filter(|c| !c.is_empty());
+            let category = Some(doc.category.clone()).filter(|c| !c.is_empty());
             hits.push(Hit {
                 id: id.display(),
                 article_id: id,
-                slug: s(f.slug),
-                locale: s(f.locale).parse().unwrap_or_else(|_| Locale::en()),
-                title: s(f.stored_title),
-                article_type: s(f.article_type),
+                slug: doc.slug.clone(),
+                locale: doc.locale.parse().unwrap_or_else(|_| Locale::en()),
+                title: doc.title.clone(),
+                article_type: doc.article_type.clone(),
                 score,
                 highlights,
                 category,
-                audience: s(f.audience).parse().unwrap_or(Audience::Internal),
+                audience: doc.audience.parse().unwrap_or(Audience::Internal),
                 expired: exp <= now_ms,
                 not_yet_effective: eff > now_ms,
             });

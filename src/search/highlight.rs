@@ -78,8 +78,14 @@ impl Highlighter {
 
     /// The best fragment of `text` (the one with the most distinct matched terms, then the
     /// most matches), escaped, with matches in `<mark>`; `None` when nothing matches.
+    #[cfg(test)]
     pub fn fragment(&mut self, text: &str) -> Option<String> {
-        let matches = self.find(text);
+        self.fragment_of(text, needs_width_folding(text))
+    }
+
+    /// [`fragment`](Self::fragment) for a text whose [`needs_width_folding`] is known.
+    pub fn fragment_of(&mut self, text: &str, needs_folding: bool) -> Option<String> {
+        let matches = self.find(text, needs_folding);
         if matches.is_empty() {
             return None;
         }
@@ -93,8 +99,8 @@ impl Highlighter {
     }
 
     /// Matches in `text`, as byte ranges of the original, in order, not overlapping.
-    fn find(&mut self, text: &str) -> Vec<Match> {
-        if !needs_width_folding(text) {
+    fn find(&mut self, text: &str, needs_folding: bool) -> Vec<Match> {
+        if !needs_folding {
             // Chinese, ASCII and punctuation only: matching the text as it is finds what
             // matching its normalised form would (case is ignored for ASCII).
             return self.find_in(text, |a, b| Some(a..b));
@@ -184,81 +190,139 @@ impl Highlighter {
 
 /// Whether `text` has letters or digits whose width or case folding is not plain ASCII
 /// lower-casing (full-width Latin, accented capitals, compatibility ideographs…).
-fn needs_width_folding(text: &str) -> bool {
-    text.chars().any(|c| {
-        !c.is_ascii()
-            && !matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
-            // Chinese punctuation is most of the rest of a Chinese text and none of it is a
-            // letter or digit: answered without the Unicode tables.
-            && !matches!(
-                c,
-                '，' | '。' | '、' | '：' | '；' | '！' | '？' | '“' | '”' | '‘' | '’' | '（'
-                    | '）' | '《' | '》' | '【' | '】' | '「' | '」' | '—' | '…' | '·' | '～'
-            )
-            && c.is_alphanumeric()
-    })
+pub(crate) fn needs_width_folding(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            i += 1;
+            continue;
+        }
+        // Lead bytes E4..E9 start U+4000..U+9FFF: ideographs (and the Yijing symbols, which
+        // are not letters), the bulk of a Chinese text, unchanged by folding.
+        if (0xE4..=0xE9).contains(&b) {
+            i += 3;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        if matches!(c as u32, 0x3400..=0x3FFF) {
+            continue;
+        }
+        // Chinese punctuation is most of the rest of a Chinese text and none of it is a
+        // letter or digit: answered without the Unicode tables.
+        if matches!(
+            c,
+            '，' | '。'
+                | '、'
+                | '：'
+                | '；'
+                | '！'
+                | '？'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '（'
+                | '）'
+                | '《'
+                | '》'
+                | '【'
+                | '】'
+                | '「'
+                | '」'
+                | '—'
+                | '…'
+                | '·'
+                | '～'
+        ) {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            return true;
+        }
+    }
+    false
 }
 
 /// The non-ASCII query words (and their traditional forms), found leftmost-longest in one
-/// pass over the text. Built per query in well under a microsecond (an Aho-Corasick
+/// pass over the text's bytes. Built per query in well under a microsecond (an Aho-Corasick
 /// automaton cost more to build than all the searching): the patterns are few, so each is
-/// filed under its first character, and a 256-bit filter on that character lets the scan
-/// step over the characters no pattern starts with.
+/// filed under a one-byte hash of its first character, and the scan steps over characters
+/// whose slot is empty without decoding them.
 struct Substrings {
-    /// (first character, ASCII lower-cased) -> patterns starting with it, longest first,
-    /// each with its query term.
-    by_first: Vec<(char, Vec<(String, usize)>)>,
-    filter: [u64; 4],
+    /// Hash of a first character -> 1 + index into `buckets`, 0 for none.
+    slots: [u8; 256],
+    /// Patterns whose first character hashes alike, longest first, each with its term.
+    buckets: Vec<Vec<(String, usize)>>,
+}
+
+/// The slot of the character whose UTF-8 encoding starts `bytes` (ASCII letters without
+/// case), and that encoding's length.
+fn first_char_slot(bytes: &[u8]) -> (usize, usize) {
+    let b = bytes[0];
+    let len = match b {
+        0x00..=0x7F => return (b.to_ascii_lowercase() as usize, 1),
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+    .min(bytes.len());
+    let last = bytes[len - 1] as usize;
+    let before = bytes[len - 2] as usize;
+    ((last ^ (before << 2) ^ (len << 6)) & 255, len)
 }
 
 impl Substrings {
     fn new(patterns: impl IntoIterator<Item = (String, usize)>) -> Option<Self> {
-        let mut by_first: Vec<(char, Vec<(String, usize)>)> = Vec::new();
-        let mut filter = [0u64; 4];
+        let mut slots = [0u8; 256];
+        let mut buckets: Vec<Vec<(String, usize)>> = Vec::new();
         for (p, term) in patterns {
-            let Some(first) = p.chars().next().map(|c| c.to_ascii_lowercase()) else {
+            if p.is_empty() {
                 continue;
-            };
-            let bit = first as usize & 255;
-            filter[bit / 64] |= 1 << (bit % 64);
-            match by_first.iter_mut().find(|(c, _)| *c == first) {
-                Some((_, list)) => list.push((p, term)),
-                None => by_first.push((first, vec![(p, term)])),
             }
+            let (slot, _) = first_char_slot(p.as_bytes());
+            if slots[slot] == 0 {
+                if buckets.len() == usize::from(u8::MAX) {
+                    // More distinct first characters than a query has words; ignore.
+                    continue;
+                }
+                buckets.push(Vec::new());
+                slots[slot] = buckets.len() as u8;
+            }
+            buckets[usize::from(slots[slot]) - 1].push((p, term));
         }
-        for (_, list) in &mut by_first {
+        for list in &mut buckets {
             list.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         }
-        (!by_first.is_empty()).then_some(Substrings { by_first, filter })
+        (!buckets.is_empty()).then_some(Substrings { slots, buckets })
     }
 
     /// Calls `found(start, end, term)` for each match in order, not overlapping; ASCII
     /// letters compare without case (the patterns are lower-case).
     fn find_each(&self, s: &str, mut found: impl FnMut(usize, usize, usize)) {
         let bytes = s.as_bytes();
-        let mut chars = s.char_indices();
-        while let Some((i, c)) = chars.next() {
-            let c = c.to_ascii_lowercase();
-            let bit = c as usize & 255;
-            if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
-                continue;
-            }
-            let Some((_, list)) = self.by_first.iter().find(|(f, _)| *f == c) else {
-                continue;
-            };
-            let hit = list.iter().find(|(p, _)| {
-                bytes
-                    .get(i..i + p.len())
-                    .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
-            });
-            if let Some((p, term)) = hit {
-                let end = i + p.len();
-                found(i, end, *term);
-                // Continue after the match (matches do not overlap).
-                while chars.offset() < end {
-                    chars.next();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (slot, len) = first_char_slot(&bytes[i..]);
+            let bucket = self.slots[slot];
+            if bucket != 0 {
+                let hit = self.buckets[usize::from(bucket) - 1].iter().find(|(p, _)| {
+                    bytes
+                        .get(i..i + p.len())
+                        .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+                });
+                if let Some((p, term)) = hit {
+                    found(i, i + p.len(), *term);
+                    // Continue after the match (matches do not overlap).
+                    i += p.len();
+                    continue;
                 }
             }
+            i += len;
         }
     }
 }
@@ -460,6 +524,18 @@ mod tests {
             hl(&["sim卡"], "新SIM卡").as_deref(),
             Some("新<mark>SIM卡</mark>")
         );
+    }
+
+    #[test]
+    fn width_folding_is_needed_only_for_letters_and_digits_that_fold() {
+        assert!(!needs_width_folding(
+            "家里宽带无法上网，怎么办？“光猫”灯不亮 ABC 123"
+        ));
+        assert!(!needs_width_folding("㐀䶵 ䷀"));
+        assert!(needs_width_folding("ＡＢＣ１２３"));
+        assert!(needs_width_folding("宽带１号"));
+        assert!(needs_width_folding("CAFÉ"));
+        assert!(needs_width_folding("Ωmega"));
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! ~50 scorers. The search instead picks a few candidates cheaply (see `search.rs`) and this
 //! module scores only those, each leaf seeking its posting list to each candidate in turn.
 
+use std::sync::Arc;
+
+use super::stats::CachedStats;
 use tantivy::query::{EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
@@ -142,10 +145,22 @@ impl ScoreTree {
     }
 
     /// One weight per distinct posting source (BM25 statistics over the whole searcher).
-    pub fn weights(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Vec<Box<dyn Weight>>> {
+    /// `stats` remembers them for the searcher's generation: a weight depends only on the
+    /// source and those statistics.
+    pub fn weights(
+        &self,
+        scoring: EnableScoring<'_>,
+        stats: &CachedStats<'_>,
+    ) -> tantivy::Result<Vec<Arc<dyn Weight>>> {
         self.postings
             .iter()
-            .map(|(field, terms)| Self::source_query(*field, terms).weight(scoring))
+            .map(|(field, terms)| {
+                stats.weight(*field, terms, || {
+                    Self::source_query(*field, terms)
+                        .weight(scoring)
+                        .map(Arc::from)
+                })
+            })
             .collect()
     }
 
@@ -154,7 +169,7 @@ impl ScoreTree {
     pub fn score(
         &self,
         root: &Node,
-        weights: &[Box<dyn Weight>],
+        weights: &[Arc<dyn Weight>],
         seg: &SegmentReader,
         candidates: &[DocId],
     ) -> tantivy::Result<Vec<Option<Score>>> {

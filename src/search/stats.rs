@@ -5,9 +5,11 @@
 //! of a search. The answers only change when the searcher does (a commit or a merge), so they
 //! are kept per searcher generation and forgotten when it moves on.
 
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
-use tantivy::query::Bm25StatisticsProvider;
+use tantivy::query::{Bm25StatisticsProvider, Weight};
 use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 
@@ -25,6 +27,8 @@ struct Generation {
     total_docs: Option<u64>,
     tokens: FxHashMap<Field, u64>,
     doc_freq: FxHashMap<Term, u64>,
+    /// Scoring weights by posting source (field, positioned terms).
+    weights: FxHashMap<(Field, Vec<(usize, String)>), Arc<dyn Weight>>,
 }
 
 impl StatsCache {
@@ -75,6 +79,36 @@ impl CachedStats<'_> {
             write(&mut g, v);
         }
         Ok(v)
+    }
+}
+
+impl CachedStats<'_> {
+    /// The weight of a posting source (a term or phrase of `field`), built by `build` once
+    /// per searcher generation: a weight holds only the source and BM25 statistics.
+    pub(crate) fn weight(
+        &self,
+        field: Field,
+        terms: &[(usize, String)],
+        build: impl FnOnce() -> tantivy::Result<Arc<dyn Weight>>,
+    ) -> tantivy::Result<Arc<dyn Weight>> {
+        let key = (field, terms.to_vec());
+        {
+            let g = self.cache.inner.lock();
+            if g.id == Some(self.id)
+                && let Some(w) = g.weights.get(&key)
+            {
+                return Ok(w.clone());
+            }
+        }
+        let w = build()?;
+        let mut g = self.cache.inner.lock();
+        if g.id == Some(self.id) {
+            if g.weights.len() >= MAX_TERMS {
+                g.weights.clear();
+            }
+            g.weights.insert(key, w.clone());
+        }
+        Ok(w)
     }
 }
 
