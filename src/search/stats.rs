@@ -21,6 +21,9 @@ pub(crate) struct StatsCache {
     inner: Mutex<Generation>,
 }
 
+/// A posting source: a field and its positioned terms (one term, or a phrase).
+type SourceKey = (Field, Vec<(usize, String)>);
+
 #[derive(Default)]
 struct Generation {
     id: Option<u64>,
@@ -28,7 +31,7 @@ struct Generation {
     tokens: FxHashMap<Field, u64>,
     doc_freq: FxHashMap<Term, u64>,
     /// Scoring weights by posting source (field, positioned terms).
-    weights: FxHashMap<(Field, Vec<(usize, String)>), Arc<dyn Weight>>,
+    weights: FxHashMap<SourceKey, Arc<dyn Weight>>,
 }
 
 impl StatsCache {

@@ -126,17 +126,17 @@ impl Kb {
         if article.article_type == "faq" {
             questions.push(
                 f.get("question")
-                    .map(|v| field_text(v, &snippets))
+                    .map(|v| field_text(v, snippets))
                     .unwrap_or_else(|| rev.meta.title.clone()),
             );
         }
         if let Some(v) = f.get("alternate_questions") {
-            questions.extend(field_text(v, &snippets).lines().map(String::from));
+            questions.extend(field_text(v, snippets).lines().map(String::from));
         }
         let summary = ["summary", "issue"]
             .iter()
             .filter_map(|k| f.get(*k))
-            .map(|v| field_text(v, &snippets))
+            .map(|v| field_text(v, snippets))
             .collect::<Vec<_>>()
             .join("\n");
         let skip = [
@@ -152,11 +152,11 @@ impl Kb {
         let fields_text = f
             .iter()
             .filter(|(k, _)| !skip.contains(&k.as_str()) && visible(k))
-            .map(|(_, v)| field_text(v, &snippets))
+            .map(|(_, v)| field_text(v, snippets))
             .collect::<Vec<_>>()
             .join("\n");
         let body_text = match parse_body(&rev.body, 1) {
-            Ok(p) => doc_text(&p.doc.for_channel(Channel::Web), &snippets),
+            Ok(p) => doc_text(&p.doc.for_channel(Channel::Web), snippets),
             Err(_) => String::new(),
         };
         let (up, down) = self.store.feedback_counts(article.id.0).await?;
