@@ -519,8 +519,14 @@ impl SearchIndex {
     }
 
     /// Deletes every document (before a full reindex). Visible after `commit`.
+    ///
+    /// Background merging stops until [`merge_segments`](Self::merge_segments): during a
+    /// bulk load it would merge the same documents several times over on the cores the
+    /// analysis needs, where the final merge writes each of them once.
     pub fn clear(&self) -> Result<(), SearchError> {
-        lock(&self.inner.writer).delete_all_documents()?;
+        let writer = lock(&self.inner.writer);
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        writer.delete_all_documents()?;
         Ok(())
     }
 
@@ -548,6 +554,8 @@ impl SearchIndex {
     /// the background merge policy has started are waited for (a segment can be in one merge
     /// at a time); failures are logged only (merging changes no search result).
     pub fn merge_segments(&self) -> Result<(), SearchError> {
+        lock(&self.inner.writer)
+            .set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
         for _ in 0..600 {
             let ids = self.inner.index.searchable_segment_ids()?;
             if ids.len() <= 1 {

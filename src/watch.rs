@@ -155,7 +155,7 @@ pub async fn reload_templates(kb: &Kb, dir: &Path) -> bool {
 async fn rerender_all(kb: &Kb) {
     match kb
         .store
-        .list_articles(&crate::store::ArticleFilter {
+        .list_all_articles(&crate::store::ArticleFilter {
             published_only: true,
             ..Default::default()
         })

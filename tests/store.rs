@@ -307,3 +307,48 @@ async fn users_keys_sessions_and_snippets() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn listing_every_article_reads_all_pages() {
+    for db in db::databases().await {
+        let s = &db.store;
+        let label = db.label;
+        let locale: Locale = "en".parse().unwrap();
+        for i in 0..5 {
+            let slug: Slug = format!("article-{i}").parse().unwrap();
+            let m = meta(&format!("Article {i}"));
+            s.create_article(
+                &slug,
+                &locale,
+                "faq",
+                &format!("key-{i}"),
+                Confidence::Wip,
+                NewRevision {
+                    meta: &m,
+                    body: "Text.\n",
+                    author: None,
+                    actor: "a",
+                    now: t(2),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let filter = omnikb::store::ArticleFilter::default();
+        // Page sizes that divide the count and that do not; each article once, in id order.
+        for page in [1, 2, 5, 7] {
+            let all = s.list_articles_in_pages(&filter, page).await.unwrap();
+            let slugs: Vec<String> = all.iter().map(|a| a.article.slug.to_string()).collect();
+            assert_eq!(
+                slugs,
+                (0..5).map(|i| format!("article-{i}")).collect::<Vec<_>>(),
+                "{label}: page size {page}"
+            );
+        }
+        assert_eq!(
+            s.list_all_articles(&filter).await.unwrap().len(),
+            5,
+            "{label}"
+        );
+    }
+}

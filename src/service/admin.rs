@@ -548,7 +548,7 @@ impl Kb {
         let mut out = Vec::new();
         for s in self
             .store
-            .list_articles(&ArticleFilter {
+            .list_all_articles(&ArticleFilter {
                 published_only: true,
                 ..Default::default()
             })

@@ -373,7 +373,7 @@ impl Kb {
         let io =
             |e: std::io::Error, p: &Path| ServiceError::Internal(format!("{}: {e}", p.display()));
         let mut articles = 0;
-        for summary in self.store.list_articles(&Default::default()).await? {
+        for summary in self.store.list_all_articles(&Default::default()).await? {
             let a = &summary.article;
             let Some(rev) = self.store.revision(a.id, a.latest_revision).await? else {
                 continue;

@@ -210,7 +210,7 @@ impl Kb {
         let cursor = self.store.last_event_seq().await?;
         let list = self
             .store
-            .list_articles(&crate::store::ArticleFilter {
+            .list_all_articles(&crate::store::ArticleFilter {
                 published_only: true,
                 ..Default::default()
             })

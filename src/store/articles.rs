@@ -360,6 +360,38 @@ impl Store {
         })
     }
 
+    /// Every article matching `f` (its `limit` and `offset` ignored), read a page at a time:
+    /// `list_articles` returns at most one page (10,000 without a limit), which silently cut
+    /// reindex and export short on larger knowledge bases.
+    pub async fn list_all_articles(&self, f: &ArticleFilter) -> Result<Vec<ArticleSummary>> {
+        self.list_articles_in_pages(f, 10_000).await
+    }
+
+    /// [`list_all_articles`](Self::list_all_articles) with a page size (tests use small ones).
+    pub async fn list_articles_in_pages(
+        &self,
+        f: &ArticleFilter,
+        page_size: i64,
+    ) -> Result<Vec<ArticleSummary>> {
+        const PAGE: i64 = 1;
+        let page_size = page_size.max(PAGE);
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .list_articles(&ArticleFilter {
+                    limit: page_size,
+                    offset: out.len() as i64,
+                    ..f.clone()
+                })
+                .await?;
+            let n = page.len() as i64;
+            out.extend(page);
+            if n < page_size {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Articles with their latest revision's headline data.
     pub async fn list_articles(&self, f: &ArticleFilter) -> Result<Vec<ArticleSummary>> {
         // Filters are bound parameters; the optional ones are `($n IS NULL OR col = $n)`.
