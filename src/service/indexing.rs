@@ -107,16 +107,19 @@ impl Kb {
     /// The index document of a published revision.
     pub async fn search_doc(&self, article: &Article, rev: &Revision) -> ServiceResult<SearchDoc> {
         let snippets = self.snippet_values(article.locale.as_str()).await?;
-        self.search_doc_with(article, rev, &snippets).await
+        let votes = self.store.feedback_counts(article.id.0).await?;
+        self.search_doc_with(article, rev, &snippets, votes)
     }
 
     /// [`search_doc`](Self::search_doc) with the locale's published snippets already read
     /// (a reindex reads them once per locale, not once per article).
-    async fn search_doc_with(
+    /// `votes`: the article's (helpful, not helpful) feedback counts.
+    fn search_doc_with(
         &self,
         article: &Article,
         rev: &Revision,
         snippets: &BTreeMap<SnippetKey, SnippetValue>,
+        votes: (i64, i64),
     ) -> ServiceResult<SearchDoc> {
         let schemas = self.schemas();
         let schema = schemas.get(&article.article_type).ok();
@@ -159,7 +162,7 @@ impl Kb {
             Ok(p) => doc_text(&p.doc.for_channel(Channel::Web), snippets),
             Err(_) => String::new(),
         };
-        let (up, down) = self.store.feedback_counts(article.id.0).await?;
+        let (up, down) = votes;
         // Laplace-smoothed share of "helpful": 0.5 with no votes.
         let helpful = (up as f32 + 1.0) / ((up + down) as f32 + 2.0);
         Ok(SearchDoc {
@@ -207,6 +210,7 @@ impl Kb {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> anyhow::Result<usize> {
         const BATCH: usize = 512;
+        let started = std::time::Instant::now();
         let cursor = self.store.last_event_seq().await?;
         let list = self
             .store
@@ -216,6 +220,7 @@ impl Kb {
             })
             .await?;
         let total = list.len() as u64;
+        let votes = self.store.all_feedback_counts().await?;
         let idx = index.clone();
         tokio::task::spawn_blocking(move || idx.clear()).await??;
         let mut snippets: HashMap<String, BTreeMap<SnippetKey, SnippetValue>> = HashMap::new();
@@ -232,7 +237,8 @@ impl Kb {
                     snippets.insert(locale.to_string(), values);
                 }
                 let values = &snippets[locale];
-                batch.push(self.search_doc_with(article, &rev, values).await?);
+                let votes = votes.get(&article.id.0).copied().unwrap_or((0, 0));
+                batch.push(self.search_doc_with(article, &rev, values, votes)?);
             }
             if batch.len() == BATCH {
                 if let Some(previous) = in_flight.take() {
@@ -248,12 +254,21 @@ impl Kb {
             previous.await??;
         }
         let idx = index.clone();
-        tokio::task::spawn_blocking(move || {
+        let loaded = tokio::task::spawn_blocking(move || {
             idx.upsert(&batch)?;
             idx.commit(cursor)?;
-            idx.merge_segments()
+            let loaded = std::time::Instant::now();
+            let segments = idx.segment_count();
+            idx.merge_segments().map(|()| (loaded, segments))
         })
         .await??;
+        tracing::info!(
+            articles = list.len(),
+            load_s = (loaded.0 - started).as_secs_f64(),
+            segments = loaded.1,
+            merge_s = loaded.0.elapsed().as_secs_f64(),
+            "search index rebuilt"
+        );
         Ok(list.len())
     }
 }

@@ -205,6 +205,17 @@ impl Store {
     }
 
     /// (helpful, not helpful) counts per article.
+    /// (helpful, not helpful) of every article with feedback, in one query (reindex).
+    pub async fn all_feedback_counts(&self) -> Result<std::collections::HashMap<i64, (i64, i64)>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT article_id, COALESCE(SUM(CASE WHEN kind = 'helpful' THEN 1 ELSE 0 END), 0) AS up, COALESCE(SUM(CASE WHEN kind = 'not_helpful' THEN 1 ELSE 0 END), 0) AS down FROM feedback GROUP BY article_id")
+                .fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| Ok((get!(row, "article_id"), (get!(row, "up"), get!(row, "down")))))
+                .collect()
+        })
+    }
+
     pub async fn feedback_counts(&self, article_id: i64) -> Result<(i64, i64)> {
         with_pool!(self, pool => {
             let row = sqlx::query("SELECT COALESCE(SUM(CASE WHEN kind = 'helpful' THEN 1 ELSE 0 END), 0) AS up, COALESCE(SUM(CASE WHEN kind = 'not_helpful' THEN 1 ELSE 0 END), 0) AS down FROM feedback WHERE article_id = $1")
