@@ -31,7 +31,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
-    TextFieldIndexing, TextOptions, Value,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer};
 use tantivy::{
@@ -269,6 +269,25 @@ struct Fields {
     stored_title: Field,
     stored_summary: Field,
     stored_body: Field,
+}
+
+impl Fields {
+    /// The stored fields a hit or a suggestion is read from.
+    fn stored(&self) -> stored::StoredFields {
+        stored::StoredFields {
+            id: self.id,
+            effective_from: self.effective_from,
+            expires_at: self.expires_at,
+            slug: self.slug,
+            locale: self.locale,
+            article_type: self.article_type,
+            category: self.category,
+            audience: self.audience,
+            title: self.stored_title,
+            summary: self.stored_summary,
+            body: self.stored_body,
+        }
+    }
 }
 
 fn build_schema() -> (Schema, Fields) {
@@ -979,19 +998,7 @@ impl SearchIndex {
         let now_ms = req.now.timestamp_millis();
         let mut hits = Vec::with_capacity(top.len());
         t.highlight_us += clock.lap();
-        let stored_fields = stored::StoredFields {
-            id: f.id,
-            effective_from: f.effective_from,
-            expires_at: f.expires_at,
-            slug: f.slug,
-            locale: f.locale,
-            article_type: f.article_type,
-            category: f.category,
-            audience: f.audience,
-            title: f.stored_title,
-            summary: f.stored_summary,
-            body: f.stored_body,
-        };
+        let stored_fields = f.stored();
         for (score, addr) in top {
             let doc = self.inner.stored.get(&searcher, addr, stored_fields)?;
             t.hits_us += clock.lap();
@@ -1113,15 +1120,9 @@ impl SearchIndex {
         let top = searcher.search(&*query, &top)?;
         let mut out = Vec::new();
         for (_, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let s = |field: Field| -> String {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let id = ArticleId(doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0));
-            let title = s(f.stored_title);
+            let doc = self.inner.stored.get(&searcher, addr, f.stored())?;
+            let id = ArticleId(doc.id);
+            let title = doc.title.clone();
             // Titles that start with the key first, then shorter titles.
             let starts = analysis::normalize_str(&title)
                 .chars()
@@ -1138,10 +1139,10 @@ impl SearchIndex {
                 Suggestion {
                     id: id.display(),
                     article_id: id,
-                    slug: s(f.slug),
-                    locale: s(f.locale).parse().unwrap_or_else(|_| Locale::en()),
+                    slug: doc.slug.clone(),
+                    locale: doc.locale.parse().unwrap_or_else(|_| Locale::en()),
                     title,
-                    article_type: s(f.article_type),
+                    article_type: doc.article_type.clone(),
                 },
             ));
         }
@@ -1531,6 +1532,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use std::collections::BTreeMap;
     use tantivy::collector::{Count, DocSetCollector};
+    use tantivy::schema::Value;
 
     const ZH: &[&str] = &[
         "宽带",

@@ -395,6 +395,31 @@ impl DocSetCache {
         terms
     }
 
+    /// Cached impacts under `key`, or `build`'s (`None`: the segment has none, remembered
+    /// as [`Entry::Absent`] so a missing word costs a lookup, not a rebuild).
+    fn impacts(
+        &self,
+        key: Key,
+        build: impl FnOnce() -> tantivy::Result<Option<Impacts>>,
+    ) -> tantivy::Result<Option<Arc<Impacts>>> {
+        match self.get(&key) {
+            Some(Entry::Impacts(i)) => return Ok(Some(i)),
+            Some(Entry::Absent) => return Ok(None),
+            _ => {}
+        }
+        match build()? {
+            Some(impacts) => {
+                let impacts = Arc::new(impacts);
+                self.put(key, Entry::Impacts(impacts.clone()));
+                Ok(Some(impacts))
+            }
+            None => {
+                self.put(key, Entry::Absent);
+                Ok(None)
+            }
+        }
+    }
+
     /// Forgets the entries of segments that are no longer searchable (merged or deleted).
     pub(crate) fn retain_segments(&self, live: &[SegmentId]) {
         let mut inner = self.inner.lock();
@@ -534,48 +559,43 @@ impl DocSetCache {
             tie: tie.to_bits(),
             term: term.into(),
         };
-        match self.get(&key) {
-            Some(Entry::Impacts(i)) => return Ok(Some(i)),
-            Some(Entry::Absent) => return Ok(None),
-            _ => {}
-        }
-        let mut postings = Vec::with_capacity(fields.len());
-        for (field, boost) in fields {
-            let inv = seg.inverted_index(*field)?;
-            if let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))?
-                && let Some(norms) = seg.fieldnorms_readers().get_field(*field)?
-            {
-                postings.push((inv, info, norms, *boost));
-            }
-        }
-        if postings.is_empty() {
-            self.put(key, Entry::Absent);
-            return Ok(None);
-        }
-        let n = seg.max_doc() as usize;
-        let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
-        for (inv, info, norms, boost) in postings {
-            let docs = seg.num_docs() as f32;
-            let df = info.doc_freq as f32;
-            // BM25 as tantivy computes it, over this segment.
-            let idf = (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
-            let avg = (inv.total_num_tokens() as f32 / n.max(1) as f32).max(1.0);
-            let mut block =
-                inv.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
-            while !block.docs().is_empty() {
-                for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
-                    let (tf, len) = (tf as f32, norms.fieldnorm(d) as f32);
-                    let s = boost * idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
-                    let d = d as usize;
-                    max[d] = max[d].max(s);
-                    sum[d] += s;
+        self.impacts(key, || {
+            let mut postings = Vec::with_capacity(fields.len());
+            for (field, boost) in fields {
+                let inv = seg.inverted_index(*field)?;
+                if let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))?
+                    && let Some(norms) = seg.fieldnorms_readers().get_field(*field)?
+                {
+                    postings.push((inv, info, norms, *boost));
                 }
-                block.advance();
             }
-        }
-        let impacts = Arc::new(Impacts::best_plus_tie(&max, &sum, tie));
-        self.put(key, Entry::Impacts(impacts.clone()));
-        Ok(Some(impacts))
+            if postings.is_empty() {
+                return Ok(None);
+            }
+            let n = seg.max_doc() as usize;
+            let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
+            for (inv, info, norms, boost) in postings {
+                let docs = seg.num_docs() as f32;
+                let df = info.doc_freq as f32;
+                // BM25 as tantivy computes it, over this segment.
+                let idf = (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+                let avg = (inv.total_num_tokens() as f32 / n.max(1) as f32).max(1.0);
+                let mut block =
+                    inv.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+                while !block.docs().is_empty() {
+                    for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
+                        let (tf, len) = (tf as f32, norms.fieldnorm(d) as f32);
+                        let s =
+                            boost * idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
+                        let d = d as usize;
+                        max[d] = max[d].max(s);
+                        sum[d] += s;
+                    }
+                    block.advance();
+                }
+            }
+            Ok(Some(Impacts::best_plus_tie(&max, &sum, tie)))
+        })
     }
 
     /// A phrase's scores over `fields` (with their boosts) in one segment: about the BM25 of
@@ -595,41 +615,35 @@ impl DocSetCache {
             tie: tie.to_bits(),
             terms: toks.iter().map(|(o, t)| (*o, t.as_str().into())).collect(),
         };
-        match self.get(&key) {
-            Some(Entry::Impacts(i)) => return Ok(Some(i)),
-            Some(Entry::Absent) => return Ok(None),
-            _ => {}
-        }
-        let n = seg.max_doc() as usize;
-        let docs = seg.num_docs() as f32;
-        let mut held = Vec::new();
-        for (field, boost) in fields {
-            let bits = self.phrase_bits(searcher, seg, *field, toks)?;
-            if bits.is_clear() {
-                continue;
+        self.impacts(key, || {
+            let n = seg.max_doc() as usize;
+            let docs = seg.num_docs() as f32;
+            let mut held = Vec::new();
+            for (field, boost) in fields {
+                let bits = self.phrase_bits(searcher, seg, *field, toks)?;
+                if bits.is_clear() {
+                    continue;
+                }
+                let inv = seg.inverted_index(*field)?;
+                let mut idf = 0.0;
+                for (_, t) in toks {
+                    let df = inv.doc_freq(&Term::from_field_text(*field, t))? as f32;
+                    idf += (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+                }
+                held.push((bits, boost * idf));
             }
-            let inv = seg.inverted_index(*field)?;
-            let mut idf = 0.0;
-            for (_, t) in toks {
-                let df = inv.doc_freq(&Term::from_field_text(*field, t))? as f32;
-                idf += (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+            if held.is_empty() {
+                return Ok(None);
             }
-            held.push((bits, boost * idf));
-        }
-        if held.is_empty() {
-            self.put(key, Entry::Absent);
-            return Ok(None);
-        }
-        let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
-        for (bits, w) in held {
-            for d in bits.ones() {
-                max[d] = max[d].max(w);
-                sum[d] += w;
+            let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
+            for (bits, w) in held {
+                for d in bits.ones() {
+                    max[d] = max[d].max(w);
+                    sum[d] += w;
+                }
             }
-        }
-        let impacts = Arc::new(Impacts::best_plus_tie(&max, &sum, tie));
-        self.put(key, Entry::Impacts(impacts.clone()));
-        Ok(Some(impacts))
+            Ok(Some(Impacts::best_plus_tie(&max, &sum, tie)))
+        })
     }
 
     /// The constant score of a typo's expansions in one segment: per document, the sum of
@@ -645,39 +659,30 @@ impl DocSetCache {
             fields: fields.iter().map(|(f, c)| (*f, c.to_bits())).collect(),
             terms: terms.iter().map(|t| t.as_str().into()).collect(),
         };
-        match self.get(&key) {
-            Some(Entry::Impacts(i)) => return Ok(Some(i)),
-            Some(Entry::Absent) => return Ok(None),
-            _ => {}
-        }
-        let n = seg.max_doc() as usize;
-        let mut scores: Option<Vec<f32>> = None;
-        for (field, constant) in fields {
-            let inv = seg.inverted_index(*field)?;
-            // The documents of this field holding any of the terms.
-            let mut held = FixedBitSet::with_capacity(n);
-            for term in terms {
-                if let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))? {
-                    let mut block =
-                        inv.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-                    insert_postings(&mut block, &mut held);
+        self.impacts(key, || {
+            let n = seg.max_doc() as usize;
+            let mut scores: Option<Vec<f32>> = None;
+            for (field, constant) in fields {
+                let inv = seg.inverted_index(*field)?;
+                // The documents of this field holding any of the terms.
+                let mut held = FixedBitSet::with_capacity(n);
+                for term in terms {
+                    if let Some(info) = inv.get_term_info(&Term::from_field_text(*field, term))? {
+                        let mut block =
+                            inv.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+                        insert_postings(&mut block, &mut held);
+                    }
+                }
+                if held.is_clear() {
+                    continue;
+                }
+                let scores = scores.get_or_insert_with(|| vec![0f32; n]);
+                for d in held.ones() {
+                    scores[d] += constant;
                 }
             }
-            if held.is_clear() {
-                continue;
-            }
-            let scores = scores.get_or_insert_with(|| vec![0f32; n]);
-            for d in held.ones() {
-                scores[d] += constant;
-            }
-        }
-        let Some(scores) = scores else {
-            self.put(key, Entry::Absent);
-            return Ok(None);
-        };
-        let impacts = Arc::new(Impacts::from_scores(&scores));
-        self.put(key, Entry::Impacts(impacts.clone()));
-        Ok(Some(impacts))
+            Ok(scores.map(|scores| Impacts::from_scores(&scores)))
+        })
     }
 
     /// ORs the documents where `terms` occur as a phrase in `field` into `acc`.

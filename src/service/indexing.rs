@@ -15,7 +15,7 @@ use crate::content::{Block, Doc, Inline, parse_body};
 use crate::domain::{Article, ArticleId, Channel, Revision, SnippetKey};
 use crate::publish::EventSink;
 use crate::render::SnippetValue;
-use crate::search::{SearchDoc, SearchError, SearchIndex};
+use crate::search::{SearchDoc, SearchIndex};
 use crate::store::Event;
 
 /// Plain text of a document with snippets resolved (what a customer would read).
@@ -202,14 +202,16 @@ impl Kb {
 
     /// Rebuilds the index from the database; `progress(done, total)` after each article.
     ///
-    /// Reading the next batch from the database overlaps with analysing and indexing the
-    /// previous one (one batch in flight), and each locale's snippets are read once.
+    /// The database is read on the runtime while the previous batch is turned into index
+    /// documents (Markdown parsing, text extraction) and analysed on a blocking thread (one
+    /// batch in flight); each locale's snippets and all feedback counts are read once.
     pub async fn reindex(
         &self,
         index: &SearchIndex,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> anyhow::Result<usize> {
         const BATCH: usize = 512;
+        type Snippets = Arc<BTreeMap<SnippetKey, SnippetValue>>;
         let started = std::time::Instant::now();
         let cursor = self.store.last_event_seq().await?;
         let list = self
@@ -223,9 +225,23 @@ impl Kb {
         let votes = self.store.all_feedback_counts().await?;
         let idx = index.clone();
         tokio::task::spawn_blocking(move || idx.clear()).await??;
-        let mut snippets: HashMap<String, BTreeMap<SnippetKey, SnippetValue>> = HashMap::new();
-        let mut in_flight: Option<tokio::task::JoinHandle<Result<(), SearchError>>> = None;
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut snippets: HashMap<String, Snippets> = HashMap::new();
+        let mut in_flight: Option<tokio::task::JoinHandle<anyhow::Result<()>>> = None;
+        let mut batch: Vec<(Article, Revision, Snippets, (i64, i64))> = Vec::with_capacity(BATCH);
+        let index_batch = |kb: Kb, idx: SearchIndex, batch: Vec<_>| {
+            move || -> anyhow::Result<()> {
+                let docs = batch
+                    .iter()
+                    .map(
+                        |(article, rev, snippets, votes): &(Article, Revision, Snippets, _)| {
+                            kb.search_doc_with(article, rev, snippets, *votes)
+                        },
+                    )
+                    .collect::<ServiceResult<Vec<_>>>()?;
+                idx.upsert(&docs)?;
+                Ok(())
+            }
+        };
         for (i, s) in list.iter().enumerate() {
             let article = &s.article;
             if let Some(n) = article.published_revision
@@ -233,40 +249,38 @@ impl Kb {
             {
                 let locale = article.locale.as_str();
                 if !snippets.contains_key(locale) {
-                    let values = self.snippet_values(locale).await?;
+                    let values = Arc::new(self.snippet_values(locale).await?);
                     snippets.insert(locale.to_string(), values);
                 }
-                let values = &snippets[locale];
                 let votes = votes.get(&article.id.0).copied().unwrap_or((0, 0));
-                batch.push(self.search_doc_with(article, &rev, values, votes)?);
+                batch.push((article.clone(), rev, snippets[locale].clone(), votes));
             }
             if batch.len() == BATCH {
                 if let Some(previous) = in_flight.take() {
                     previous.await??;
                 }
-                let idx = index.clone();
-                let docs = std::mem::take(&mut batch);
-                in_flight = Some(tokio::task::spawn_blocking(move || idx.upsert(&docs)));
+                let work = index_batch(self.clone(), index.clone(), std::mem::take(&mut batch));
+                in_flight = Some(tokio::task::spawn_blocking(work));
             }
             progress(i as u64 + 1, total);
         }
         if let Some(previous) = in_flight.take() {
             previous.await??;
         }
+        tokio::task::spawn_blocking(index_batch(self.clone(), index.clone(), batch)).await??;
         let idx = index.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            idx.upsert(&batch)?;
+        let (merge_started, segments) = tokio::task::spawn_blocking(move || {
             idx.commit(cursor)?;
-            let loaded = std::time::Instant::now();
+            let merge_started = std::time::Instant::now();
             let segments = idx.segment_count();
-            idx.merge_segments().map(|()| (loaded, segments))
+            idx.merge_segments().map(|()| (merge_started, segments))
         })
         .await??;
         tracing::info!(
             articles = list.len(),
-            load_s = (loaded.0 - started).as_secs_f64(),
-            segments = loaded.1,
-            merge_s = loaded.0.elapsed().as_secs_f64(),
+            load_s = (merge_started - started).as_secs_f64(),
+            segments,
+            merge_s = merge_started.elapsed().as_secs_f64(),
             "search index rebuilt"
         );
         Ok(list.len())

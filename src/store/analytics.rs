@@ -204,7 +204,6 @@ impl Store {
         })
     }
 
-    /// (helpful, not helpful) counts per article.
     /// (helpful, not helpful) of every article with feedback, in one query (reindex).
     pub async fn all_feedback_counts(&self) -> Result<std::collections::HashMap<i64, (i64, i64)>> {
         with_pool!(self, pool => {
@@ -216,6 +215,7 @@ impl Store {
         })
     }
 
+    /// (helpful, not helpful) counts of one article.
     pub async fn feedback_counts(&self, article_id: i64) -> Result<(i64, i64)> {
         with_pool!(self, pool => {
             let row = sqlx::query("SELECT COALESCE(SUM(CASE WHEN kind = 'helpful' THEN 1 ELSE 0 END), 0) AS up, COALESCE(SUM(CASE WHEN kind = 'not_helpful' THEN 1 ELSE 0 END), 0) AS down FROM feedback WHERE article_id = $1")

@@ -373,8 +373,7 @@ impl Store {
         f: &ArticleFilter,
         page_size: i64,
     ) -> Result<Vec<ArticleSummary>> {
-        const PAGE: i64 = 1;
-        let page_size = page_size.max(PAGE);
+        let page_size = page_size.max(1);
         let mut out = Vec::new();
         loop {
             let page = self
