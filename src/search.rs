@@ -1465,32 +1465,37 @@ fn render_snippet(fragment: &str, ranges: &[std::ops::Range<usize>]) -> String {
             _ => merged.push(r),
         }
     }
-    let mut out = String::with_capacity(fragment.len() + 16);
+    let mut out = String::with_capacity(fragment.len() + 16 * merged.len());
     let mut pos = 0;
     for r in merged {
-        out.push_str(&escape_html(&fragment[pos..r.start]));
+        escape_html_into(&mut out, &fragment[pos..r.start]);
         out.push_str("<mark>");
-        out.push_str(&escape_html(&fragment[r.start..r.end]));
+        escape_html_into(&mut out, &fragment[r.start..r.end]);
         out.push_str("</mark>");
         pos = r.end;
     }
-    out.push_str(&escape_html(&fragment[pos..]));
+    escape_html_into(&mut out, &fragment[pos..]);
     out
 }
 
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+fn escape_html_into(out: &mut String, s: &str) {
+    // Copies the runs between special characters whole (they are ASCII, so any byte that
+    // is one is a character of its own).
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(entity);
+        run = i + 1;
     }
-    out
+    out.push_str(&s[run..]);
 }
 
 // ----- facets -----

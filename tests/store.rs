@@ -352,3 +352,47 @@ async fn listing_every_article_reads_all_pages() {
         );
     }
 }
+
+#[tokio::test]
+async fn search_rows_are_written_in_batches_and_counted_once() {
+    use omnikb::store::SearchRecord;
+    for db in db::databases().await {
+        let s = &db.store;
+        let label = db.label;
+        let row = |id: i64, q: &str, hits: i64| SearchRecord {
+            id,
+            at: t(3),
+            q: q.into(),
+            locale: Some("zh-CN".into()),
+            channel: None,
+            scope: "public",
+            filters: "{}".into(),
+            hits,
+            latency_us: 120,
+        };
+        // More rows than one INSERT statement takes, so the batch spans several.
+        let rows: Vec<SearchRecord> = (0..250)
+            .map(|i| {
+                row(
+                    i,
+                    if i % 5 == 0 { "没有结果" } else { "宽带" },
+                    i64::from(i % 5 != 0),
+                )
+            })
+            .collect();
+        assert_eq!(s.record_searches(&rows).await.unwrap(), 250, "{label}");
+        // Ids already written are skipped, new ones in the same batch still land.
+        let again = vec![row(0, "宽带", 1), row(1000, "宽带", 1)];
+        assert_eq!(s.record_searches(&again).await.unwrap(), 1, "{label}");
+        let a = s.search_analytics(t(1), 10).await.unwrap();
+        assert_eq!(a.searches, 251, "{label}");
+        assert_eq!(a.zero_result_searches, 50, "{label}");
+        let top: Vec<(&str, i64)> = a
+            .top_queries
+            .iter()
+            .map(|q| (q.q.as_str(), q.searches))
+            .collect();
+        assert_eq!(top.first(), Some(&("宽带", 201)), "{label}: {top:?}");
+        db.cleanup().await;
+    }
+}

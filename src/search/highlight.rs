@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 
+use aho_corasick::packed;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
@@ -25,10 +26,17 @@ const LEAD_CHARS: usize = 24;
 pub(crate) struct Highlighter {
     /// Non-ASCII terms, matched as substrings of the normalised text (longest first).
     substrings: Option<Substrings>,
+    /// The same, searched with SIMD where the CPU allows (`substrings` is the fallback).
+    packed_substrings: Option<Packed>,
     /// ASCII terms as the index holds them (lower-cased, stemmed).
     words: FxHashSet<String>,
     /// The first three letters of each ASCII term: only words starting so are stemmed.
     heads: Vec<String>,
+    /// `heads` searched with SIMD: finds the words worth looking at without visiting every
+    /// word of the text.
+    packed_heads: Option<Packed>,
+    /// Whether some pattern has ASCII letters, so a text with capitals is searched lower-cased.
+    case_matters: bool,
     /// Words already stemmed for this query, and the term each is a form of.
     seen: FxHashMap<String, Option<usize>>,
     /// Made on first use (most Chinese queries never stem).
@@ -59,18 +67,38 @@ impl Highlighter {
                 }
             }
         }
+        let case_matters = !words.is_empty()
+            || substrings
+                .iter()
+                .any(|p| p.bytes().any(|b| b.is_ascii_alphabetic()));
+        let packed_substrings = Packed::new(
+            packed::MatchKind::LeftmostLongest,
+            substrings
+                .iter()
+                .map(String::as_str)
+                .zip(pattern_term.iter().copied()),
+        );
         let substrings = Substrings::new(substrings.into_iter().zip(pattern_term));
         if substrings.is_none() && words.is_empty() {
             return None;
         }
-        let heads = words
+        let mut heads: Vec<String> = words
             .iter()
             .map(|t: &String| t.chars().take(3).collect::<String>())
             .collect();
+        heads.sort();
+        heads.dedup();
+        let packed_heads = Packed::new(
+            packed::MatchKind::LeftmostFirst,
+            heads.iter().map(|h| (h.as_str(), 0)),
+        );
         Some(Highlighter {
             substrings,
+            packed_substrings,
             words,
             heads,
+            packed_heads,
+            case_matters,
             seen: FxHashMap::default(),
             stemmer: None,
         })
@@ -126,7 +154,27 @@ impl Highlighter {
         original: impl Fn(usize, usize) -> Option<Range<usize>>,
     ) -> Vec<Match> {
         let mut out = Vec::new();
-        if let Some(subs) = &self.substrings {
+        // The SIMD searchers compare bytes exactly and the patterns are lower-case. ASCII
+        // lower-casing keeps every byte offset, so matches in the copy are matches in `s`.
+        let lowered;
+        let hay: &[u8] = if self.case_matters && s.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = s.as_bytes().to_ascii_lowercase();
+            &lowered
+        } else {
+            s.as_bytes()
+        };
+        if let Some(packed) = &self.packed_substrings {
+            // Patterns are whole UTF-8 characters, so every match starts and ends on a
+            // character boundary of `s`.
+            for m in packed.searcher.find_iter(hay) {
+                if let Some(range) = original(m.start(), m.end()) {
+                    out.push(Match {
+                        range,
+                        term: packed.terms[m.pattern().as_usize()],
+                    });
+                }
+            }
+        } else if let Some(subs) = &self.substrings {
             subs.find_each(s, |start, end, term| {
                 if let Some(range) = original(start, end) {
                     out.push(Match { range, term });
@@ -134,33 +182,85 @@ impl Highlighter {
             });
         }
         if !self.words.is_empty() {
-            let mut word = String::new();
-            let bytes = s.as_bytes();
-            let mut i = 0;
-            while i < bytes.len() {
-                if !bytes[i].is_ascii_alphanumeric() {
-                    i += 1;
-                    continue;
+            let before = out.len();
+            match self.packed_heads.take() {
+                Some(heads) => {
+                    self.find_words_at_heads(hay, &heads, &original, &mut out);
+                    self.packed_heads = Some(heads);
                 }
-                let start = i;
-                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
-                word.clear();
-                word.extend(
-                    bytes[start..i]
-                        .iter()
-                        .map(|b| b.to_ascii_lowercase() as char),
-                );
-                if let Some(term) = self.word_term(&word)
-                    && let Some(range) = original(start, i)
-                {
-                    out.push(Match { range, term });
-                }
+                None => self.find_words(s, &original, &mut out),
             }
-            out.sort_by_key(|m| m.range.start);
+            if out.len() > before && before > 0 {
+                out.sort_by_key(|m| m.range.start);
+            }
         }
         out
+    }
+
+    /// Every ASCII word of `s` that is a form of a query word.
+    fn find_words(
+        &mut self,
+        s: &str,
+        original: &impl Fn(usize, usize) -> Option<Range<usize>>,
+        out: &mut Vec<Match>,
+    ) {
+        let mut word = String::new();
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            word.clear();
+            word.extend(
+                bytes[start..i]
+                    .iter()
+                    .map(|b| b.to_ascii_lowercase() as char),
+            );
+            if let Some(term) = self.word_term(&word)
+                && let Some(range) = original(start, i)
+            {
+                out.push(Match { range, term });
+            }
+        }
+    }
+
+    /// [`find_words`](Self::find_words) visiting only the words that start with a term's
+    /// head, found by `heads` in the lower-cased text `hay`.
+    fn find_words_at_heads(
+        &mut self,
+        hay: &[u8],
+        heads: &Packed,
+        original: &impl Fn(usize, usize) -> Option<Range<usize>>,
+        out: &mut Vec<Match>,
+    ) {
+        let mut done = 0;
+        for m in heads.searcher.find_iter(hay) {
+            let start = m.start();
+            // Heads are letters and digits only, so a match that starts a word cannot hide
+            // one that starts the next word.
+            if start < done || (start > 0 && hay[start - 1].is_ascii_alphanumeric()) {
+                continue;
+            }
+            let end = hay[start..]
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .map_or(hay.len(), |n| start + n);
+            done = end;
+            let Ok(word) = std::str::from_utf8(&hay[start..end]) else {
+                continue;
+            };
+            if let Some(term) = self.word_term(word)
+                && let Some(range) = original(start, end)
+            {
+                out.push(Match { range, term });
+            }
+        }
     }
 
     /// An id of the query term `word` is a form of, if any (a hash: it only has to tell
@@ -246,6 +346,34 @@ pub(crate) fn needs_width_folding(text: &str) -> bool {
         }
     }
     false
+}
+
+/// Patterns searched with Teddy (aho-corasick's SIMD searcher for a few literals): built per
+/// query in about a microsecond, it skips through text at several bytes per cycle where the
+/// byte scan of [`Substrings`] visits every character. `None` where Teddy is not available
+/// (CPUs without SSSE3 or NEON, more than 64 patterns): callers fall back to the scan.
+struct Packed {
+    searcher: packed::Searcher,
+    /// Pattern id -> the term it is a form of.
+    terms: Vec<usize>,
+}
+
+impl Packed {
+    fn new<'a>(
+        kind: packed::MatchKind,
+        patterns: impl IntoIterator<Item = (&'a str, usize)>,
+    ) -> Option<Self> {
+        let mut builder = packed::Config::new().match_kind(kind).builder();
+        let mut terms = Vec::new();
+        for (p, term) in patterns {
+            if !p.is_empty() {
+                builder.add(p);
+                terms.push(term);
+            }
+        }
+        let searcher = builder.build()?;
+        Some(Packed { searcher, terms })
+    }
 }
 
 /// The non-ASCII query words (and their traditional forms), found leftmost-longest in one
@@ -377,9 +505,22 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
     };
     let mut best = (0usize, 0usize, 0usize, text.len());
     let mut terms: Vec<usize> = Vec::new();
+    // Windows start in text order, so each end is found by moving the previous end on by
+    // as many characters as the start moved, not by counting a whole window again.
+    let mut previous: Option<(usize, usize)> = None;
     for (i, m) in matches.iter().enumerate() {
         let start = open_before(m.range.start);
-        let end = end_of(start);
+        let end = match previous {
+            Some((p_start, p_end)) if p_start <= start => {
+                let moved = text[p_start..start].chars().count();
+                text[p_end..]
+                    .char_indices()
+                    .nth(moved)
+                    .map_or(text.len(), |(o, _)| p_end + o)
+            }
+            _ => end_of(start),
+        };
+        previous = Some((start, end));
         terms.clear();
         let mut count = 0;
         for x in matches[i..].iter().take_while(|x| x.range.end <= end) {
@@ -555,6 +696,92 @@ mod tests {
             [("宽带故障", 1), ("宽带", 0), ("故障", 2), ("SIM卡", 3)]
         );
         assert!(Substrings::new(std::iter::empty()).is_none());
+    }
+
+    impl Highlighter {
+        /// The same highlighter with the portable scans only.
+        fn without_simd(mut self) -> Self {
+            self.packed_substrings = None;
+            self.packed_heads = None;
+            self
+        }
+    }
+
+    #[test]
+    fn simd_search_finds_what_the_byte_scan_finds() {
+        let pieces = [
+            "宽带",
+            "寬頻",
+            "寬帶",
+            "故障",
+            "宽带故障",
+            "网络",
+            "SIM卡",
+            "sim",
+            "Router",
+            "routers",
+            "reset",
+            "Resetting",
+            "passwords",
+            "，",
+            "。",
+            " ",
+            "x",
+            "ab",
+            "宽",
+            "带",
+            "<b>",
+            "&",
+            "Ｒｏｕｔｅｒ",
+            "ｓｉｍ卡",
+        ];
+        let term_sets: [&[&str]; 5] = [
+            &["宽带", "故障"],
+            &["宽带", "宽带故障", "网络"],
+            &["sim卡", "router", "reset"],
+            &["password", "reset", "宽带"],
+            &["带", "sim"],
+        ];
+        let mut seed = 0x2545_f491_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut compared = 0;
+        for round in 0..400 {
+            let len = next(120);
+            let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
+            let terms = term_sets[round % term_sets.len()];
+            let fast = Highlighter::new(terms.iter().copied()).unwrap();
+            if is_x86_feature_detected_or_neon() {
+                assert!(fast.packed_substrings.is_some() || fast.substrings.is_none());
+            }
+            let mut fast = fast;
+            let mut slow = Highlighter::new(terms.iter().copied())
+                .unwrap()
+                .without_simd();
+            assert_eq!(
+                fast.fragment(&text),
+                slow.fragment(&text),
+                "{terms:?} in {text}"
+            );
+            compared += 1;
+        }
+        assert_eq!(compared, 400);
+    }
+
+    /// Whether Teddy can run here (the assertion above is about this machine, not the code).
+    fn is_x86_feature_detected_or_neon() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("ssse3")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct FeedbackEntry {
     pub at: DateTime<Utc>,
 }
 
+/// Search rows per INSERT statement: 9 parameters each stays under SQLite's historical limit
+/// of 999 bound parameters.
+const ROWS_PER_INSERT: usize = 100;
+
 impl Store {
     /// The latest feedback since `since`, newest first, and the count of each kind.
     pub async fn recent_feedback(
@@ -106,10 +110,19 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut written = 0;
-            for r in rows {
-                written += sqlx::query("INSERT INTO search_log (id, at, q, locale, channel, scope, filters, hits, latency_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING")
-                    .bind(r.id).bind(r.at).bind(&r.q).bind(&r.locale).bind(&r.channel).bind(r.scope).bind(&r.filters).bind(r.hits).bind(r.latency_us)
-                    .execute(&mut *tx).await?.rows_affected();
+            // Many rows per statement: with SQLite every statement is a round trip to the
+            // database thread, and one per row cost the server more than the inserts did.
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO search_log (id, at, q, locale, channel, scope, filters, hits, latency_us) ",
+                );
+                insert.push_values(chunk, |mut row, r| {
+                    row.push_bind(r.id).push_bind(r.at).push_bind(&r.q).push_bind(&r.locale)
+                        .push_bind(&r.channel).push_bind(r.scope).push_bind(&r.filters)
+                        .push_bind(r.hits).push_bind(r.latency_us);
+                });
+                insert.push(" ON CONFLICT (id) DO NOTHING");
+                written += insert.build().execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
             Ok(written)
