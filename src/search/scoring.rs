@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use super::stats::CachedStats;
+use super::stats::{CachedStats, CachedWeight};
 use tantivy::query::{EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
@@ -151,7 +151,7 @@ impl ScoreTree {
         &self,
         scoring: EnableScoring<'_>,
         stats: &CachedStats<'_>,
-    ) -> tantivy::Result<Vec<Arc<dyn Weight>>> {
+    ) -> tantivy::Result<Vec<Arc<CachedWeight>>> {
         self.postings
             .iter()
             .map(|(field, terms)| {
@@ -169,7 +169,7 @@ impl ScoreTree {
     pub fn score(
         &self,
         root: &Node,
-        weights: &[Arc<dyn Weight>],
+        weights: &[Arc<CachedWeight>],
         seg: &SegmentReader,
         candidates: &[DocId],
     ) -> tantivy::Result<Vec<Option<Score>>> {
@@ -179,30 +179,10 @@ impl ScoreTree {
             return Ok(Vec::new());
         }
         for (i, weight) in weights.iter().enumerate() {
-            // `scorer_danger` starts the scorer at the first candidate and `seek_danger` answers
-            // "is this document in the set" without moving on to the next match: a phrase
-            // scorer's `scorer`/`seek` would check the positions of every document before and
-            // between the candidates.
-            let (mut found, mut scorer) = weight.scorer_danger(seg, candidates[0], 1.0)?;
-            for (j, &doc) in candidates.iter().enumerate() {
-                if j > 0 {
-                    // No candidate below `lower` can match.
-                    let lower = match found {
-                        SeekDangerResult::Found => candidates[j - 1] + 1,
-                        SeekDangerResult::SeekLowerBound(bound) => bound,
-                    };
-                    if lower == TERMINATED {
-                        break;
-                    }
-                    if doc < lower {
-                        found = SeekDangerResult::SeekLowerBound(lower);
-                        continue;
-                    }
-                    found = scorer.seek_danger(doc);
-                }
-                if found == SeekDangerResult::Found {
-                    scores[i * n + j] = scorer.score();
-                }
+            let row = &mut scores[i * n..(i + 1) * n];
+            match weight.segment_scores(seg)? {
+                Some(all) => Self::look_up(&all, candidates, row),
+                None => Self::seek(weight.weight.as_ref(), seg, candidates, row)?,
             }
         }
         let table = LeafScores {
@@ -210,6 +190,57 @@ impl ScoreTree {
             candidates: n,
         };
         Ok((0..n).map(|j| self.eval(root, &table, j)).collect())
+    }
+
+    /// Fills `row` (one score per candidate, `NaN` where the source does not match) from a
+    /// segment's exact scores: both lists ascend, so one merge walk.
+    fn look_up(all: &[(DocId, Score)], candidates: &[DocId], row: &mut [f32]) {
+        let mut at = 0;
+        for (j, &doc) in candidates.iter().enumerate() {
+            // Galloping would win for a few candidates in a long list; a binary search of
+            // what is left is simple and close.
+            at += all[at..].partition_point(|(d, _)| *d < doc);
+            match all.get(at) {
+                Some(&(d, score)) if d == doc => row[j] = score,
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+
+    /// Fills `row` by seeking the source's posting list to each candidate in turn.
+    fn seek(
+        weight: &dyn Weight,
+        seg: &SegmentReader,
+        candidates: &[DocId],
+        row: &mut [f32],
+    ) -> tantivy::Result<()> {
+        // `scorer_danger` starts the scorer at the first candidate and `seek_danger` answers
+        // "is this document in the set" without moving on to the next match: a phrase
+        // scorer's `scorer`/`seek` would check the positions of every document before and
+        // between the candidates.
+        let (mut found, mut scorer) = weight.scorer_danger(seg, candidates[0], 1.0)?;
+        for (j, &doc) in candidates.iter().enumerate() {
+            if j > 0 {
+                // No candidate below `lower` can match.
+                let lower = match found {
+                    SeekDangerResult::Found => candidates[j - 1] + 1,
+                    SeekDangerResult::SeekLowerBound(bound) => bound,
+                };
+                if lower == TERMINATED {
+                    break;
+                }
+                if doc < lower {
+                    found = SeekDangerResult::SeekLowerBound(lower);
+                    continue;
+                }
+                found = scorer.seek_danger(doc);
+            }
+            if found == SeekDangerResult::Found {
+                row[j] = scorer.score();
+            }
+        }
+        Ok(())
     }
 
     /// Combines leaf scores the way tantivy's scorers do: children in order, sums from 0.

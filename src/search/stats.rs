@@ -6,19 +6,38 @@
 //! are kept per searcher generation and forgotten when it moves on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
+use tantivy::index::SegmentId;
 use tantivy::query::{Bm25StatisticsProvider, Weight};
 use tantivy::schema::Field;
-use tantivy::{Searcher, Term};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, Term};
 
 /// Distinct terms remembered at most per generation (then the map starts over).
 const MAX_TERMS: usize = 100_000;
 
-#[derive(Default)]
+/// Segments up to this many documents keep each weight's exact scores (see
+/// [`CachedWeight::segment_scores`]); larger ones are scored by seeking posting lists.
+pub(crate) const EXACT_SCORES_MAX_DOCS: u32 = 16_384;
+
+/// Bytes of exact scores kept per generation at most (then scoring seeks, uncached).
+const EXACT_SCORES_BUDGET: usize = 64 << 20;
+
 pub(crate) struct StatsCache {
     inner: Mutex<Generation>,
+    /// [`EXACT_SCORES_MAX_DOCS`], lowered by tests to cover the seeking path.
+    exact_max_docs: std::sync::atomic::AtomicU32,
+}
+
+impl Default for StatsCache {
+    fn default() -> Self {
+        StatsCache {
+            inner: Mutex::default(),
+            exact_max_docs: EXACT_SCORES_MAX_DOCS.into(),
+        }
+    }
 }
 
 /// A posting source: a field and its positioned terms (one term, or a phrase).
@@ -31,10 +50,69 @@ struct Generation {
     tokens: FxHashMap<Field, u64>,
     doc_freq: FxHashMap<Term, u64>,
     /// Scoring weights by posting source (field, positioned terms).
-    weights: FxHashMap<SourceKey, Arc<dyn Weight>>,
+    weights: FxHashMap<SourceKey, Arc<CachedWeight>>,
+    /// Bytes of [`CachedWeight::segment_scores`] this generation may still take.
+    budget: Arc<AtomicUsize>,
+}
+
+/// A posting source's scoring weight, and its exact scores in small segments.
+///
+/// Scoring a few candidates by seeking opens the source's posting list in every segment:
+/// a term dictionary lookup, a block read, the field norms. On small segments (a small
+/// knowledge base, or the fresh segments of a large one) that was most of a query's
+/// scoring, so the source's BM25 score of every document there is computed once per
+/// generation — the same statistics, the same scorer, the same values.
+pub(crate) struct CachedWeight {
+    pub weight: Arc<dyn Weight>,
+    segments: Mutex<FxHashMap<SegmentId, Arc<[(DocId, Score)]>>>,
+    budget: Arc<AtomicUsize>,
+    max_docs: u32,
+}
+
+impl CachedWeight {
+    /// Every document of `seg` the source matches, ascending, with its score (boost 1).
+    /// `None` for a segment above [`EXACT_SCORES_MAX_DOCS`] or once the generation's budget
+    /// is spent: the caller seeks instead.
+    pub(crate) fn segment_scores(
+        &self,
+        seg: &SegmentReader,
+    ) -> tantivy::Result<Option<Arc<[(DocId, Score)]>>> {
+        if seg.max_doc() > self.max_docs {
+            return Ok(None);
+        }
+        if let Some(s) = self.segments.lock().get(&seg.segment_id()) {
+            return Ok(Some(s.clone()));
+        }
+        let mut scorer = self.weight.scorer(seg, 1.0)?;
+        let mut all = Vec::new();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            all.push((doc, scorer.score()));
+            doc = scorer.advance();
+        }
+        let bytes = all.len() * std::mem::size_of::<(DocId, Score)>();
+        let granted = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok();
+        let all: Arc<[(DocId, Score)]> = all.into();
+        if granted {
+            self.segments.lock().insert(seg.segment_id(), all.clone());
+        }
+        Ok(Some(all))
+    }
 }
 
 impl StatsCache {
+    /// Keeps exact scores for segments of at most `docs` documents from now on.
+    #[cfg(test)]
+    pub(crate) fn exact_scores_up_to(&self, docs: u32) {
+        self.exact_max_docs.store(docs, Ordering::Relaxed);
+        *self.inner.lock() = Generation::default();
+    }
+
     /// A statistics provider for `searcher` that answers from this cache.
     pub(crate) fn for_searcher<'a>(&'a self, searcher: &'a Searcher) -> CachedStats<'a> {
         let id = searcher.generation().generation_id();
@@ -42,6 +120,7 @@ impl StatsCache {
         if g.id != Some(id) {
             *g = Generation {
                 id: Some(id),
+                budget: Arc::new(AtomicUsize::new(EXACT_SCORES_BUDGET)),
                 ..Generation::default()
             };
         }
@@ -93,21 +172,29 @@ impl CachedStats<'_> {
         field: Field,
         terms: &[(usize, String)],
         build: impl FnOnce() -> tantivy::Result<Arc<dyn Weight>>,
-    ) -> tantivy::Result<Arc<dyn Weight>> {
+    ) -> tantivy::Result<Arc<CachedWeight>> {
         let key = (field, terms.to_vec());
-        {
+        let budget = {
             let g = self.cache.inner.lock();
             if g.id == Some(self.id)
                 && let Some(w) = g.weights.get(&key)
             {
                 return Ok(w.clone());
             }
-        }
-        let w = build()?;
+            g.budget.clone()
+        };
+        let w = Arc::new(CachedWeight {
+            weight: build()?,
+            segments: Mutex::default(),
+            budget,
+            max_docs: self.cache.exact_max_docs.load(Ordering::Relaxed),
+        });
         let mut g = self.cache.inner.lock();
         if g.id == Some(self.id) {
             if g.weights.len() >= MAX_TERMS {
                 g.weights.clear();
+                // The scores of the weights dropped here are freed with them.
+                g.budget.store(EXACT_SCORES_BUDGET, Ordering::Relaxed);
             }
             g.weights.insert(key, w.clone());
         }
