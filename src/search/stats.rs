@@ -62,9 +62,12 @@ struct Generation {
 /// knowledge base, or the fresh segments of a large one) that was most of a query's
 /// scoring, so the source's BM25 score of every document there is computed once per
 /// generation — the same statistics, the same scorer, the same values.
+/// A posting source's matches in one segment, ascending, with their scores (boost 1).
+pub(crate) type SegmentScores = Arc<[(DocId, Score)]>;
+
 pub(crate) struct CachedWeight {
     pub weight: Arc<dyn Weight>,
-    segments: Mutex<FxHashMap<SegmentId, Arc<[(DocId, Score)]>>>,
+    segments: Mutex<FxHashMap<SegmentId, SegmentScores>>,
     budget: Arc<AtomicUsize>,
     max_docs: u32,
 }
@@ -76,7 +79,7 @@ impl CachedWeight {
     pub(crate) fn segment_scores(
         &self,
         seg: &SegmentReader,
-    ) -> tantivy::Result<Option<Arc<[(DocId, Score)]>>> {
+    ) -> tantivy::Result<Option<SegmentScores>> {
         if seg.max_doc() > self.max_docs {
             return Ok(None);
         }
@@ -97,7 +100,7 @@ impl CachedWeight {
                 left.checked_sub(bytes)
             })
             .is_ok();
-        let all: Arc<[(DocId, Score)]> = all.into();
+        let all: SegmentScores = all.into();
         if granted {
             self.segments.lock().insert(seg.segment_id(), all.clone());
         }
