@@ -7,6 +7,9 @@
 #   scripts/load-search.sh                      # 30 s, 2 wrk threads, 32 connections
 #   DURATION=10s CONNECTIONS=64 scripts/load-search.sh
 #   OMNIKB_BIN=target/release/omnikb scripts/load-search.sh   # skip the cargo build
+#   KB=/tmp/kb100k scripts/load-search.sh       # serve an existing data folder instead of
+#                                               # the demo (e.g. the 100k corpus, see
+#                                               # docs/performance.md); searches are logged there
 #
 # Needs wrk (apt-get install wrk).
 set -euo pipefail
@@ -17,6 +20,7 @@ THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
 PORT="${PORT:-18480}"
 BIN="${OMNIKB_BIN:-}"
+KB="${KB:-}"
 
 command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 if [ -z "$BIN" ]; then
@@ -36,8 +40,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-RUST_LOG="${RUST_LOG:-warn}" OMNIKB_DATA="$DATA" "$BIN" serve --demo --addr "127.0.0.1:$PORT" \
-  >"$DATA/server.log" 2>&1 &
+if [ -n "$KB" ]; then
+  RUST_LOG="${RUST_LOG:-warn}" OMNIKB_DATA="$KB" "$BIN" serve --addr "127.0.0.1:$PORT" \
+    >"$DATA/server.log" 2>&1 &
+else
+  RUST_LOG="${RUST_LOG:-warn}" OMNIKB_DATA="$DATA" "$BIN" serve --demo --addr "127.0.0.1:$PORT" \
+    >"$DATA/server.log" 2>&1 &
+fi
 SERVER_PID=$!
 for _ in $(seq 1 300); do
   if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
@@ -90,7 +99,7 @@ end
 EOF
 } >"$LUA"
 
-echo "==> wrk -t$THREADS -c$CONNECTIONS -d$DURATION (${#QUERIES[@]} queries, demo knowledge base)"
+echo "==> wrk -t$THREADS -c$CONNECTIONS -d$DURATION (${#QUERIES[@]} queries, ${KB:-demo knowledge base})"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "http://127.0.0.1:$PORT"
 echo "==> search analytics after the run (/metrics)"
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^omnikb_search_log' || true
