@@ -75,7 +75,8 @@ pub(crate) struct CachedWeight {
 impl CachedWeight {
     /// Every document of `seg` the source matches, ascending, with its score (boost 1).
     /// `None` for a segment above [`EXACT_SCORES_MAX_DOCS`] or once the generation's budget
-    /// is spent: the caller seeks instead.
+    /// has no room for it: the caller seeks instead. (Two searches may compute the same
+    /// segment at once; the second insert wins and both are charged.)
     pub(crate) fn segment_scores(
         &self,
         seg: &SegmentReader,
@@ -85,6 +86,12 @@ impl CachedWeight {
         }
         if let Some(s) = self.segments.lock().get(&seg.segment_id()) {
             return Ok(Some(s.clone()));
+        }
+        // Scores that could not be kept would be computed again by every query, which costs
+        // far more than seeking: without room for the worst case, seek.
+        let worst = seg.max_doc() as usize * std::mem::size_of::<(DocId, Score)>();
+        if self.budget.load(Ordering::Relaxed) < worst {
+            return Ok(None);
         }
         let mut scorer = self.weight.scorer(seg, 1.0)?;
         let mut all = Vec::new();
@@ -243,6 +250,59 @@ mod tests {
     use super::*;
     use tantivy::schema::{STRING, Schema};
     use tantivy::{Index, doc};
+
+    #[test]
+    fn exact_segment_scores_match_the_scorer_and_respect_the_budget() {
+        use tantivy::query::{EnableScoring, Query, TermQuery};
+        use tantivy::schema::{IndexRecordOption, TEXT};
+        let mut schema = Schema::builder();
+        let f = schema.add_text_field("t", TEXT);
+        let index = Index::create_in_ram(schema.build());
+        let mut w: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        for text in ["a b", "b", "a a a", "c", "a"] {
+            w.add_document(doc!(f => text)).unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let seg = searcher.segment_reader(0);
+        let query = TermQuery::new(Term::from_field_text(f, "a"), IndexRecordOption::WithFreqs);
+        let weight: Arc<dyn Weight> = query
+            .weight(EnableScoring::enabled_from_searcher(&searcher))
+            .unwrap()
+            .into();
+        let cached = |budget: usize, max_docs: u32| CachedWeight {
+            weight: weight.clone(),
+            segments: Mutex::default(),
+            budget: Arc::new(AtomicUsize::new(budget)),
+            max_docs,
+        };
+        let roomy = cached(1 << 20, EXACT_SCORES_MAX_DOCS);
+        let all = roomy.segment_scores(seg).unwrap().unwrap();
+        let docs: Vec<DocId> = all.iter().map(|(d, _)| *d).collect();
+        assert_eq!(docs, [0, 2, 4]);
+        let mut scorer = weight.scorer(seg, 1.0).unwrap();
+        for &(doc, score) in all.iter() {
+            assert_eq!(scorer.seek(doc), doc);
+            assert_eq!(scorer.score(), score);
+        }
+        // Kept: the second call returns the same scores without recomputing them.
+        assert!(Arc::ptr_eq(
+            &all,
+            &roomy.segment_scores(seg).unwrap().unwrap()
+        ));
+        assert_eq!(
+            roomy.budget.load(Ordering::Relaxed),
+            (1 << 20) - 3 * std::mem::size_of::<(DocId, Score)>()
+        );
+        // No room for the segment's worst case, or a segment too large: seek instead.
+        assert!(
+            cached(8, EXACT_SCORES_MAX_DOCS)
+                .segment_scores(seg)
+                .unwrap()
+                .is_none()
+        );
+        assert!(cached(1 << 20, 4).segment_scores(seg).unwrap().is_none());
+    }
 
     #[test]
     fn answers_like_the_searcher_and_follows_commits() {
