@@ -93,6 +93,16 @@ pub struct Kb {
     /// Pre-publish lint settings (phone allow list, sensitive words).
     pub lint: Arc<crate::lint::LintConfig>,
     synonyms: Arc<RwLock<Arc<crate::search::Synonyms>>>,
+    /// Where the scheduler's last look at validity dates ended (see `run_scheduler`).
+    pub(crate) notice_cursor: Arc<parking_lot::Mutex<Option<NoticeCursor>>>,
+}
+
+/// The scheduler's progress through validity dates: the clock time of its last completed
+/// look, and when it last read every published article.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoticeCursor {
+    pub since: DateTime<Utc>,
+    pub full_at: std::time::Instant,
 }
 
 impl Kb {
@@ -113,6 +123,7 @@ impl Kb {
             search: Arc::new(RwLock::new(None)),
             lint: Arc::new(crate::lint::LintConfig::default()),
             synonyms: Arc::new(RwLock::new(Arc::new(crate::search::Synonyms::new()))),
+            notice_cursor: Arc::default(),
         }
     }
 

@@ -18,6 +18,14 @@ use crate::schema::FieldError;
 use crate::store::{NewRevision, TransitionRecord};
 use crate::workflow::{Action, Denial, Facts, decide};
 
+/// How often the scheduler reads every published article for dates that passed (between
+/// those, it reads only what changed; see `run_scheduler`).
+const NOTICE_FULL_SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How far back each tick's look reaches before the previous one: a publication whose
+/// transaction began before the last look but committed after it is still seen.
+const NOTICE_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
 /// Who is acting.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -585,7 +593,22 @@ impl Kb {
                 Err(e) => return Err(e.into()),
             }
         }
-        for live in self.store.live_revisions().await? {
+        // Dates pass once: after a first look at every published article, each tick reads
+        // only the articles changed or dated since the previous look (with an overlap, for
+        // writes that committed late), and everything again now and then as a safety net —
+        // and whenever the clock went back.
+        let cursor = *self.notice_cursor.lock();
+        let incremental =
+            cursor.filter(|c| c.since <= now && c.full_at.elapsed() < NOTICE_FULL_SCAN_EVERY);
+        let live = match incremental {
+            Some(c) => {
+                self.store
+                    .live_revisions_changed(c.since - NOTICE_OVERLAP, now)
+                    .await?
+            }
+            None => self.store.pending_notices(now).await?,
+        };
+        for live in live {
             use crate::store::EventKind;
             let due = [
                 (live.expires_at, EventKind::Expired),
@@ -604,6 +627,10 @@ impl Kb {
                 }
             }
         }
+        *self.notice_cursor.lock() = Some(crate::service::NoticeCursor {
+            since: now,
+            full_at: incremental.map_or_else(std::time::Instant::now, |c| c.full_at),
+        });
         if !(report.expired.is_empty()
             && report.became_effective.is_empty()
             && report.review_due.is_empty())

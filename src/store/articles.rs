@@ -553,28 +553,47 @@ pub struct LiveRevision {
 }
 
 impl Store {
-    /// Every published revision with its dates (the article's review date wins over the
-    /// revision's, because publishing sets it from the verification interval).
-    pub async fn live_revisions(&self) -> Result<Vec<LiveRevision>> {
+    /// Published revisions with a date (effective, expiry, review) at or before `now` that
+    /// has no notice yet: what the scheduler must still announce. Reads every published
+    /// article, so the scheduler runs it at start and then only now and then (see
+    /// [`live_revisions_changed`](Self::live_revisions_changed)). The article's review date
+    /// wins over the revision's, because publishing sets it from the verification interval.
+    pub async fn pending_notices(&self, now: DateTime<Utc>) -> Result<Vec<LiveRevision>> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
                 "SELECT a.id, a.locale, a.published_revision, r.effective_from, r.expires_at, COALESCE(a.review_by, r.review_by) AS review_by \
                  FROM articles a JOIN revisions r ON r.article_id = a.id AND r.number = a.published_revision \
-                 WHERE a.published_revision IS NOT NULL ORDER BY a.id")
-                .fetch_all(pool).await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                let rev: i64 = get!(row, "published_revision");
-                out.push(LiveRevision {
-                    article_id: ArticleId(get!(row, "id")),
-                    locale: get!(row, "locale"),
-                    revision: i32::try_from(rev).unwrap_or(i32::MAX),
-                    effective_from: get!(row, "effective_from"),
-                    expires_at: get!(row, "expires_at"),
-                    review_by: get!(row, "review_by"),
-                });
-            }
-            Ok(out)
+                 WHERE a.published_revision IS NOT NULL AND ( \
+                   (r.expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.expired')) \
+                   OR (r.effective_from <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.effective')) \
+                   OR (COALESCE(a.review_by, r.review_by) <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.review_due'))) \
+                 ORDER BY a.id")
+                .bind(now).fetch_all(pool).await?;
+            rows.iter().map(live_revision).collect()
+        })
+    }
+
+    /// Published revisions of the articles that changed at or after `since` (a publication
+    /// sets the article's `updated_at`) or whose dates fall in `[since, now]`: what may have
+    /// become due since the scheduler last looked. A few index range scans.
+    pub async fn live_revisions_changed(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LiveRevision>> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT a.id, a.locale, a.published_revision, r.effective_from, r.expires_at, COALESCE(a.review_by, r.review_by) AS review_by \
+                 FROM articles a JOIN revisions r ON r.article_id = a.id AND r.number = a.published_revision \
+                 WHERE a.published_revision IS NOT NULL AND a.id IN ( \
+                   SELECT id FROM articles WHERE updated_at >= $1 \
+                   UNION SELECT id FROM articles WHERE review_by >= $1 AND review_by <= $2 \
+                   UNION SELECT article_id FROM revisions WHERE effective_from >= $1 AND effective_from <= $2 \
+                   UNION SELECT article_id FROM revisions WHERE expires_at >= $1 AND expires_at <= $2 \
+                   UNION SELECT article_id FROM revisions WHERE review_by >= $1 AND review_by <= $2) \
+                 ORDER BY a.id")
+                .bind(since).bind(now).fetch_all(pool).await?;
+            rows.iter().map(live_revision).collect()
         })
     }
 
@@ -600,4 +619,24 @@ impl Store {
             Ok(Some(seq))
         })
     }
+}
+
+/// Decodes a [`LiveRevision`] row of either backend.
+fn live_revision<R>(row: &R) -> Result<LiveRevision>
+where
+    R: sqlx::Row,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let rev: i64 = get!(row, "published_revision");
+    Ok(LiveRevision {
+        article_id: ArticleId(get!(row, "id")),
+        locale: get!(row, "locale"),
+        revision: i32::try_from(rev).unwrap_or(i32::MAX),
+        effective_from: get!(row, "effective_from"),
+        expires_at: get!(row, "expires_at"),
+        review_by: get!(row, "review_by"),
+    })
 }
