@@ -573,9 +573,11 @@ impl Store {
         })
     }
 
-    /// Published revisions of the articles that changed at or after `since` (a publication
-    /// sets the article's `updated_at`) or whose dates fall in `[since, now]`: what may have
-    /// become due since the scheduler last looked. A few index range scans.
+    /// [`pending_notices`](Self::pending_notices) among the articles that changed at or
+    /// after `since` (a publication sets the article's `updated_at`) or whose dates fall in
+    /// `[since, now]`: what may have become due since the scheduler last looked. A few
+    /// index range scans; articles already announced are left out, so a bulk import does not
+    /// make every tick try a notice for each of them again.
     pub async fn live_revisions_changed(
         &self,
         since: DateTime<Utc>,
@@ -591,6 +593,10 @@ impl Store {
                    UNION SELECT article_id FROM revisions WHERE effective_from >= $1 AND effective_from <= $2 \
                    UNION SELECT article_id FROM revisions WHERE expires_at >= $1 AND expires_at <= $2 \
                    UNION SELECT article_id FROM revisions WHERE review_by >= $1 AND review_by <= $2) \
+                 AND ( \
+                   (r.expires_at <= $2 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.expired')) \
+                   OR (r.effective_from <= $2 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.effective')) \
+                   OR (COALESCE(a.review_by, r.review_by) <= $2 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.review_due'))) \
                  ORDER BY a.id")
                 .bind(since).bind(now).fetch_all(pool).await?;
             rows.iter().map(live_revision).collect()
