@@ -203,12 +203,10 @@ impl Publisher {
                 RECONCILE_EVERY
             };
             if last_reconcile.is_none_or(|t| t.elapsed() > pace) {
+                // Re-renders whatever is stale, including what failed in `step` above.
+                let all_rendered = reconcile_renders(&self.kb).await;
                 self.render_failed
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
-                if !reconcile_renders(&self.kb).await {
-                    self.render_failed
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
+                    .store(!all_rendered, std::sync::atomic::Ordering::Relaxed);
                 last_reconcile = Some(std::time::Instant::now());
             }
             tokio::select! {

@@ -1468,34 +1468,14 @@ fn render_snippet(fragment: &str, ranges: &[std::ops::Range<usize>]) -> String {
     let mut out = String::with_capacity(fragment.len() + 16 * merged.len());
     let mut pos = 0;
     for r in merged {
-        escape_html_into(&mut out, &fragment[pos..r.start]);
+        crate::render::html::escape_into(&mut out, &fragment[pos..r.start]);
         out.push_str("<mark>");
-        escape_html_into(&mut out, &fragment[r.start..r.end]);
+        crate::render::html::escape_into(&mut out, &fragment[r.start..r.end]);
         out.push_str("</mark>");
         pos = r.end;
     }
-    escape_html_into(&mut out, &fragment[pos..]);
+    crate::render::html::escape_into(&mut out, &fragment[pos..]);
     out
-}
-
-fn escape_html_into(out: &mut String, s: &str) {
-    // Copies the runs between special characters whole (they are ASCII, so any byte that
-    // is one is a character of its own).
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let entity = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(&s[run..i]);
-        out.push_str(entity);
-        run = i + 1;
-    }
-    out.push_str(&s[run..]);
 }
 
 // ----- facets -----

@@ -749,16 +749,14 @@ mod tests {
             seed ^= seed << 17;
             (seed % n as u64) as usize
         };
-        let mut compared = 0;
         for round in 0..400 {
             let len = next(120);
             let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
             let terms = term_sets[round % term_sets.len()];
-            let fast = Highlighter::new(terms.iter().copied()).unwrap();
-            if is_x86_feature_detected_or_neon() {
+            let mut fast = Highlighter::new(terms.iter().copied()).unwrap();
+            if teddy_runs_here() {
                 assert!(fast.packed_substrings.is_some() || fast.substrings.is_none());
             }
-            let mut fast = fast;
             let mut slow = Highlighter::new(terms.iter().copied())
                 .unwrap()
                 .without_simd();
@@ -767,13 +765,11 @@ mod tests {
                 slow.fragment(&text),
                 "{terms:?} in {text}"
             );
-            compared += 1;
         }
-        assert_eq!(compared, 400);
     }
 
-    /// Whether Teddy can run here (the assertion above is about this machine, not the code).
-    fn is_x86_feature_detected_or_neon() -> bool {
+    /// Whether Teddy surely runs here (x86-64 with SSSE3; elsewhere the test only compares).
+    fn teddy_runs_here() -> bool {
         #[cfg(target_arch = "x86_64")]
         {
             std::arch::is_x86_feature_detected!("ssse3")

@@ -552,6 +552,28 @@ pub struct LiveRevision {
     pub review_by: Option<DateTime<Utc>>,
 }
 
+/// The published revisions with their dates, as [`LiveRevision`] rows (the article's review
+/// date wins over the revision's); the scheduler's queries add conditions to it.
+macro_rules! live_revisions {
+    () => {
+        "SELECT a.id, a.locale, a.published_revision, r.effective_from, r.expires_at, \
+         COALESCE(a.review_by, r.review_by) AS review_by \
+         FROM articles a JOIN revisions r ON r.article_id = a.id AND r.number = a.published_revision \
+         WHERE a.published_revision IS NOT NULL"
+    };
+}
+
+/// ... with a date at or before `$1` that has no notice of its kind yet (`$2`, `$3`, `$4`:
+/// the expired, effective and review-due event kinds).
+macro_rules! unannounced {
+    () => {
+        " AND ( \
+           (r.expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = $2)) \
+           OR (r.effective_from <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = $3)) \
+           OR (COALESCE(a.review_by, r.review_by) <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = $4)))"
+    };
+}
+
 impl Store {
     /// Published revisions with a date (effective, expiry, review) at or before `now` that
     /// has no notice yet: what the scheduler must still announce. Reads every published
@@ -560,15 +582,12 @@ impl Store {
     /// wins over the revision's, because publishing sets it from the verification interval.
     pub async fn pending_notices(&self, now: DateTime<Utc>) -> Result<Vec<LiveRevision>> {
         with_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT a.id, a.locale, a.published_revision, r.effective_from, r.expires_at, COALESCE(a.review_by, r.review_by) AS review_by \
-                 FROM articles a JOIN revisions r ON r.article_id = a.id AND r.number = a.published_revision \
-                 WHERE a.published_revision IS NOT NULL AND ( \
-                   (r.expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.expired')) \
-                   OR (r.effective_from <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.effective')) \
-                   OR (COALESCE(a.review_by, r.review_by) <= $1 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.review_due'))) \
-                 ORDER BY a.id")
-                .bind(now).fetch_all(pool).await?;
+            let rows = sqlx::query(concat!(live_revisions!(), unannounced!(), " ORDER BY a.id"))
+                .bind(now)
+                .bind(EventKind::Expired.as_str())
+                .bind(EventKind::Effective.as_str())
+                .bind(EventKind::ReviewDue.as_str())
+                .fetch_all(pool).await?;
             rows.iter().map(live_revision).collect()
         })
     }
@@ -584,21 +603,22 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<LiveRevision>> {
         with_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT a.id, a.locale, a.published_revision, r.effective_from, r.expires_at, COALESCE(a.review_by, r.review_by) AS review_by \
-                 FROM articles a JOIN revisions r ON r.article_id = a.id AND r.number = a.published_revision \
-                 WHERE a.published_revision IS NOT NULL AND a.id IN ( \
-                   SELECT id FROM articles WHERE updated_at >= $1 \
-                   UNION SELECT id FROM articles WHERE review_by >= $1 AND review_by <= $2 \
-                   UNION SELECT article_id FROM revisions WHERE effective_from >= $1 AND effective_from <= $2 \
-                   UNION SELECT article_id FROM revisions WHERE expires_at >= $1 AND expires_at <= $2 \
-                   UNION SELECT article_id FROM revisions WHERE review_by >= $1 AND review_by <= $2) \
-                 AND ( \
-                   (r.expires_at <= $2 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.expired')) \
-                   OR (r.effective_from <= $2 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.effective')) \
-                   OR (COALESCE(a.review_by, r.review_by) <= $2 AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.article_id = a.id AND n.revision = a.published_revision AND n.kind = 'article.review_due'))) \
-                 ORDER BY a.id")
-                .bind(since).bind(now).fetch_all(pool).await?;
+            let rows = sqlx::query(concat!(
+                live_revisions!(),
+                " AND a.id IN ( \
+                   SELECT id FROM articles WHERE updated_at >= $5 \
+                   UNION SELECT id FROM articles WHERE review_by >= $5 AND review_by <= $1 \
+                   UNION SELECT article_id FROM revisions WHERE effective_from >= $5 AND effective_from <= $1 \
+                   UNION SELECT article_id FROM revisions WHERE expires_at >= $5 AND expires_at <= $1 \
+                   UNION SELECT article_id FROM revisions WHERE review_by >= $5 AND review_by <= $1)",
+                unannounced!(),
+                " ORDER BY a.id"))
+                .bind(now)
+                .bind(EventKind::Expired.as_str())
+                .bind(EventKind::Effective.as_str())
+                .bind(EventKind::ReviewDue.as_str())
+                .bind(since)
+                .fetch_all(pool).await?;
             rows.iter().map(live_revision).collect()
         })
     }
