@@ -326,7 +326,11 @@ fn main() {
         );
     } else {
         ix.clear().expect("clear");
-        let docs = gen_docs(n);
+        let mut docs = gen_docs(n);
+        // In the order `omnikb reindex` adds them: by locale, then category.
+        docs.sort_by(|a, b| {
+            (a.locale.as_str(), &a.category, a.id.0).cmp(&(b.locale.as_str(), &b.category, b.id.0))
+        });
         let start = Instant::now();
         for chunk in docs.chunks(5_000) {
             ix.upsert(chunk).expect("upsert");

@@ -934,11 +934,12 @@ impl SearchIndex {
                 continue;
             }
             total += n;
+            let chunks = docsets::MatchedChunks::new(&matched);
             for (field, counts) in facet_fields.iter().zip(facet_counts.iter_mut()) {
                 self.inner
                     .docsets
                     .facets(seg, *field)?
-                    .count(&matched, counts);
+                    .count(&chunks, counts);
             }
             t.facets_us += clock.lap();
             if wanted == 0 {
@@ -1804,8 +1805,12 @@ mod tests {
     fn bitsets_and_rescoring_agree_with_the_tantivy_query() {
         let ix = index(3000, 700);
         check_against_reference(&ix, false);
-        // The same with every segment scored by seeking its posting lists.
+        // The same with every segment scored as a large one: dense terms from their cached
+        // frequencies, the rest by seeking their posting lists.
         ix.inner.stats.exact_scores_up_to(0);
+        check_against_reference(&ix, false);
+        // And with every segment scored by seeking.
+        ix.inner.stats.score_from_term_freqs(false);
         check_against_reference(&ix, false);
     }
 
@@ -1815,6 +1820,8 @@ mod tests {
         let ix = index(500, 250);
         check_against_reference(&ix, true);
         ix.inner.stats.exact_scores_up_to(0);
+        check_against_reference(&ix, true);
+        ix.inner.stats.score_from_term_freqs(false);
         check_against_reference(&ix, true);
     }
 }

@@ -45,6 +45,10 @@ const DENSE_ONE_IN: u32 = 64;
 /// in this many, else its document list (each tested against the match set).
 const DENSE_FACET_ONE_IN: u32 = 512;
 
+/// Documents per block of the score bounds ([`Impacts::block_max`], [`Helpfulness`]): the
+/// first pass passes over a block whose best possible score cannot enter its candidates.
+pub(crate) const SCORE_BLOCK: usize = 128;
+
 /// BM25's parameters, as tantivy uses them.
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -124,7 +128,7 @@ enum Entry {
     Bits(Arc<FixedBitSet>),
     Facets(Arc<FacetTable>),
     Impacts(Arc<Impacts>),
-    Factors(Arc<Vec<f32>>),
+    Helpful(Arc<Helpfulness>),
     Terms(Arc<Vec<String>>),
 }
 
@@ -135,7 +139,7 @@ impl Entry {
             Entry::Bits(b) => bitset_bytes(b),
             Entry::Facets(t) => t.bytes(),
             Entry::Impacts(i) => i.bytes(),
-            Entry::Factors(f) => f.len() * 4,
+            Entry::Helpful(h) => (h.factors.len() + h.block_max.len()) * 4,
             Entry::Terms(t) => t.iter().map(|t| t.len() + 24).sum(),
         }
     }
@@ -147,8 +151,76 @@ pub(crate) struct FacetTable {
 }
 
 enum FacetDocs {
-    Bits(FixedBitSet),
+    /// The value's documents, and the chunks of [`CHUNK_WORDS`] words that hold any.
+    Bits {
+        bits: FixedBitSet,
+        chunks: Vec<u32>,
+    },
     Docs(Vec<DocId>),
+}
+
+/// Machine words per chunk (512 documents) of the bitsets facet counting passes over where
+/// the match set or the value has no document. Documents of a locale or a category are
+/// near one another (`omnikb reindex` adds them in that order), so most values share few
+/// chunks with a query's matches.
+const CHUNK_WORDS: usize = 8;
+
+/// A match set, and which of its chunks of [`CHUNK_WORDS`] words hold any document.
+pub(crate) struct MatchedChunks<'a> {
+    bits: &'a FixedBitSet,
+    occupied: Vec<bool>,
+}
+
+impl<'a> MatchedChunks<'a> {
+    pub(crate) fn new(bits: &'a FixedBitSet) -> Self {
+        let occupied = bits
+            .as_slice()
+            .chunks(CHUNK_WORDS)
+            .map(|c| c.iter().any(|&w| w != 0))
+            .collect();
+        MatchedChunks { bits, occupied }
+    }
+
+    /// How many documents of `value` (with its occupied `chunks`) are in the match set.
+    fn count(&self, value: &FixedBitSet, chunks: &[u32]) -> usize {
+        let (a, m) = (value.as_slice(), self.bits.as_slice());
+        // Whole chunks as arrays: the compiler unrolls them without bounds checks.
+        let (whole_a, _) = a.as_chunks::<CHUNK_WORDS>();
+        let (whole_m, _) = m.as_chunks::<CHUNK_WORDS>();
+        let mut n = 0;
+        for &c in chunks {
+            let c = c as usize;
+            if !self.occupied.get(c).copied().unwrap_or(false) {
+                continue;
+            }
+            n += match (whole_a.get(c), whole_m.get(c)) {
+                (Some(x), Some(y)) => (0..CHUNK_WORDS)
+                    .map(|i| (x[i] & y[i]).count_ones())
+                    .sum::<u32>() as usize,
+                // The last, partial chunk.
+                _ => {
+                    let from = c * CHUNK_WORDS;
+                    let (x, y) = (
+                        a.get(from..).unwrap_or_default(),
+                        m.get(from..).unwrap_or_default(),
+                    );
+                    x.iter()
+                        .zip(y)
+                        .map(|(x, y)| (x & y).count_ones() as usize)
+                        .sum()
+                }
+            };
+        }
+        n
+    }
+}
+
+fn occupied_chunks(bits: &FixedBitSet) -> Vec<u32> {
+    (0u32..)
+        .zip(bits.as_slice().chunks(CHUNK_WORDS))
+        .filter(|(_, c)| c.iter().any(|&w| w != 0))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 impl FacetTable {
@@ -158,7 +230,7 @@ impl FacetTable {
             .map(|(v, d)| {
                 v.len()
                     + match d {
-                        FacetDocs::Bits(b) => bitset_bytes(b),
+                        FacetDocs::Bits { bits, chunks } => bitset_bytes(bits) + chunks.len() * 4,
                         FacetDocs::Docs(d) => d.len() * 4,
                     }
             })
@@ -167,12 +239,15 @@ impl FacetTable {
 
     /// Adds how many documents of `matched` have each value to `counts`, which is sorted by
     /// value (as the table is: term dictionary order), so one segment just appends.
-    pub(crate) fn count(&self, matched: &FixedBitSet, counts: &mut Vec<(String, u64)>) {
+    pub(crate) fn count(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(String, u64)>) {
         let first = counts.is_empty();
         for (value, docs) in &self.values {
             let n = match docs {
-                FacetDocs::Bits(b) => b.intersection_count(matched),
-                FacetDocs::Docs(d) => d.iter().filter(|&&d| matched.contains(d as usize)).count(),
+                FacetDocs::Bits { bits, chunks } => matched.count(bits, chunks),
+                FacetDocs::Docs(d) => d
+                    .iter()
+                    .filter(|&&d| matched.bits.contains(d as usize))
+                    .count(),
             } as u64;
             if n == 0 {
                 continue;
@@ -198,6 +273,8 @@ impl FacetTable {
 pub(crate) struct Impacts {
     values: Values,
     pub(crate) scale: f32,
+    /// The largest byte in each block of [`SCORE_BLOCK`] documents.
+    block_max: Vec<u8>,
 }
 
 enum Values {
@@ -220,31 +297,48 @@ impl Impacts {
     }
 
     /// Scores per document (0: absent) quantised to bytes of the largest score / 255.
-    fn from_scores(scores: &[f32]) -> Impacts {
+    pub(crate) fn from_scores(scores: &[f32]) -> Impacts {
         let n = scores.len();
         let top = scores.iter().copied().fold(0.0f32, f32::max);
         let scale = if top > 0.0 { top / 255.0 } else { 1.0 };
         // At least 1 where the word occurs: a byte of 0 reads as "absent".
         let byte = |d: usize| (scores[d] / scale).round().clamp(1.0, 255.0) as u8;
         let present = (0..n).filter(|&d| scores[d] > 0.0);
+        let mut block_max = vec![0u8; n.div_ceil(SCORE_BLOCK)];
         let count = present.clone().count();
         let values = if count.saturating_mul(DENSE_ONE_IN as usize) >= n {
             let mut v = vec![0u8; n];
             for d in present {
                 v[d] = byte(d);
+                block_max[d / SCORE_BLOCK] = block_max[d / SCORE_BLOCK].max(v[d]);
             }
             Values::Dense(v)
         } else {
-            Values::Sparse(present.map(|d| (d as DocId, byte(d))).collect())
+            let v: Vec<(DocId, u8)> = present.map(|d| (d as DocId, byte(d))).collect();
+            for &(d, i) in &v {
+                let b = &mut block_max[d as usize / SCORE_BLOCK];
+                *b = (*b).max(i);
+            }
+            Values::Sparse(v)
         };
-        Impacts { values, scale }
+        Impacts {
+            values,
+            scale,
+            block_max,
+        }
+    }
+
+    /// The largest impact byte in each block of [`SCORE_BLOCK`] documents (0: none there).
+    pub(crate) fn block_max(&self) -> &[u8] {
+        &self.block_max
     }
 
     fn bytes(&self) -> usize {
-        match &self.values {
-            Values::Dense(v) => v.len(),
-            Values::Sparse(v) => v.len() * 8,
-        }
+        self.block_max.len()
+            + match &self.values {
+                Values::Dense(v) => v.len(),
+                Values::Sparse(v) => v.len() * 8,
+            }
     }
 
     /// `acc[doc - start] += weight * impact` for the documents `start..start + acc.len()`.
@@ -337,7 +431,7 @@ impl DocSetCache {
             Entry::Bits(b) => Entry::Bits(b.clone()),
             Entry::Facets(t) => Entry::Facets(t.clone()),
             Entry::Impacts(i) => Entry::Impacts(i.clone()),
-            Entry::Factors(f) => Entry::Factors(f.clone()),
+            Entry::Helpful(h) => Entry::Helpful(h.clone()),
             Entry::Terms(t) => Entry::Terms(t.clone()),
         })
     }
@@ -528,7 +622,8 @@ impl DocSetCache {
             let docs = if info.doc_freq.saturating_mul(DENSE_FACET_ONE_IN) >= max_doc {
                 let mut bits = FixedBitSet::with_capacity(max_doc as usize);
                 insert_postings(&mut block, &mut bits);
-                FacetDocs::Bits(bits)
+                let chunks = occupied_chunks(&bits);
+                FacetDocs::Bits { bits, chunks }
             } else {
                 let mut docs = Vec::with_capacity(info.doc_freq as usize);
                 while !block.docs().is_empty() {
@@ -732,21 +827,20 @@ impl DocSetCache {
 
     /// Per document of the segment, the helpfulness tie-break the final scores get
     /// (`1 + 0.05 · (helpful − 0.5)`), so the first pass breaks ties the same way.
-    pub(crate) fn helpfulness(&self, seg: &SegmentReader) -> tantivy::Result<Arc<Vec<f32>>> {
+    pub(crate) fn helpfulness(&self, seg: &SegmentReader) -> tantivy::Result<Arc<Helpfulness>> {
         let key = Key::Helpfulness {
             segment: seg.segment_id(),
         };
-        if let Some(Entry::Factors(f)) = self.get(&key) {
-            return Ok(f);
+        if let Some(Entry::Helpful(h)) = self.get(&key) {
+            return Ok(h);
         }
         let helpful = seg.fast_fields().f64("helpful")?.first_or_default_col(0.5);
-        let factors: Arc<Vec<f32>> = Arc::new(
-            (0..seg.max_doc())
-                .map(|d| helpfulness_factor(helpful.get_val(d)))
-                .collect(),
-        );
-        self.put(key, Entry::Factors(factors.clone()));
-        Ok(factors)
+        let factors = (0..seg.max_doc())
+            .map(|d| helpfulness_factor(helpful.get_val(d)))
+            .collect();
+        let h = Arc::new(Helpfulness::new(factors));
+        self.put(key, Entry::Helpful(h.clone()));
+        Ok(h)
     }
 
     /// The segment's documents that are not deleted.
@@ -822,6 +916,30 @@ impl DocSetCache {
     }
 }
 
+/// One segment's helpfulness tie-breaks, per document and as the largest in each block of
+/// [`SCORE_BLOCK`] documents.
+pub(crate) struct Helpfulness {
+    pub(crate) factors: Vec<f32>,
+    pub(crate) block_max: Vec<f32>,
+    /// Every factor is above zero (block bounds hold only then).
+    pub(crate) all_positive: bool,
+}
+
+impl Helpfulness {
+    pub(crate) fn new(factors: Vec<f32>) -> Self {
+        let block_max = factors
+            .chunks(SCORE_BLOCK)
+            .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .collect();
+        let all_positive = factors.iter().all(|&f| f > 0.0);
+        Helpfulness {
+            factors,
+            block_max,
+            all_positive,
+        }
+    }
+}
+
 /// The tie-break a document's score is multiplied by: at most ±2.5 % for the feedback signal
 /// `helpful` in [0, 1].
 pub(crate) fn helpfulness_factor(helpful: f64) -> f32 {
@@ -834,5 +952,45 @@ fn insert_postings(block: &mut BlockSegmentPostings, acc: &mut FixedBitSet) {
             acc.insert(d as usize);
         }
         block.advance();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// A bitset of `n` documents with `density` of them set inside `region` (the rest empty).
+    fn clustered(
+        rng: &mut StdRng,
+        n: usize,
+        region: std::ops::Range<usize>,
+        density: f64,
+    ) -> FixedBitSet {
+        let mut b = FixedBitSet::with_capacity(n);
+        for d in region {
+            b.set(d, rng.gen_bool(density));
+        }
+        b
+    }
+
+    #[test]
+    fn chunked_facet_counts_equal_plain_popcounts() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for _ in 0..500 {
+            let n = rng.gen_range(1..20_000);
+            let region = |rng: &mut StdRng| {
+                let a = rng.gen_range(0..n);
+                a..rng.gen_range(a..=n)
+            };
+            let (r1, r2) = (region(&mut rng), region(&mut rng));
+            let density = [0.001, 0.05, 0.5, 1.0][rng.gen_range(0..4)];
+            let value = clustered(&mut rng, n, r1, density);
+            let matched = clustered(&mut rng, n, r2, density);
+            let chunks = occupied_chunks(&value);
+            let got = MatchedChunks::new(&matched).count(&value, &chunks);
+            assert_eq!(got, value.intersection_count(&matched), "n={n}");
+        }
     }
 }

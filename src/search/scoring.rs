@@ -11,7 +11,9 @@
 //! Why evaluate it here instead of running that tantivy query: a frequent word (宽带) matches
 //! most of the index, and the tantivy query would score every match through nested unions of
 //! ~50 scorers. The search instead picks a few candidates cheaply (see `search.rs`) and this
-//! module scores only those, each leaf seeking its posting list to each candidate in turn.
+//! module scores only those: from a segment's exact scores when it is small, from a dense
+//! term's cached frequencies when it is large, else by seeking the leaf's posting list to each
+//! candidate in turn (all three give tantivy's scores).
 
 use std::sync::Arc;
 
@@ -180,9 +182,12 @@ impl ScoreTree {
         }
         for (i, weight) in weights.iter().enumerate() {
             let row = &mut scores[i * n..(i + 1) * n];
-            match weight.segment_scores(seg)? {
-                Some(all) => Self::look_up(&all, candidates, row),
-                None => Self::seek(weight.weight.as_ref(), seg, candidates, row)?,
+            if let Some(all) = weight.segment_scores(seg)? {
+                Self::look_up(&all, candidates, row);
+            } else if let Some(freqs) = weight.segment_freqs(seg)? {
+                weight.score_from_freqs(seg, &freqs, candidates, row)?;
+            } else {
+                Self::seek(weight.weight.as_ref(), seg, candidates, row)?;
             }
         }
         let table = LeafScores {

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
+use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
-use tantivy::query::{Bm25StatisticsProvider, Weight};
-use tantivy::schema::Field;
+use tantivy::query::{Bm25StatisticsProvider, Bm25Weight, Weight};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, Term};
 
 /// Distinct terms remembered at most per generation (then the map starts over).
@@ -22,13 +23,22 @@ const MAX_TERMS: usize = 100_000;
 /// [`CachedWeight::segment_scores`]); larger ones are scored by seeking posting lists.
 pub(crate) const EXACT_SCORES_MAX_DOCS: u32 = 16_384;
 
-/// Bytes of exact scores kept per generation at most (then scoring seeks, uncached).
+/// Bytes of exact scores and term frequencies kept per generation at most (then scoring
+/// seeks, uncached).
 const EXACT_SCORES_BUDGET: usize = 64 << 20;
+
+/// A term keeps its frequencies in a large segment (see [`CachedWeight::segment_freqs`])
+/// when it occurs in at least one document in this many; a rarer one's posting list is
+/// short, and seeking it is cheap.
+const FREQS_DENSE_ONE_IN: u64 = 16;
 
 pub(crate) struct StatsCache {
     inner: Mutex<Generation>,
-    /// [`EXACT_SCORES_MAX_DOCS`], lowered by tests to cover the seeking path.
+    /// [`EXACT_SCORES_MAX_DOCS`], lowered by tests to cover the other paths.
     exact_max_docs: std::sync::atomic::AtomicU32,
+    /// Whether large segments score dense terms from cached frequencies (turned off by
+    /// tests to cover the seeking path).
+    term_freqs: std::sync::atomic::AtomicBool,
 }
 
 impl Default for StatsCache {
@@ -36,6 +46,7 @@ impl Default for StatsCache {
         StatsCache {
             inner: Mutex::default(),
             exact_max_docs: EXACT_SCORES_MAX_DOCS.into(),
+            term_freqs: true.into(),
         }
     }
 }
@@ -67,9 +78,14 @@ pub(crate) type SegmentScores = Arc<[(DocId, Score)]>;
 
 pub(crate) struct CachedWeight {
     pub weight: Arc<dyn Weight>,
+    /// A single-term source's term and BM25 weight: the very ones its term query scores with.
+    term: Option<(Term, Bm25Weight)>,
     segments: Mutex<FxHashMap<SegmentId, SegmentScores>>,
+    /// Per large segment, the term's frequency in each document (`None`: not kept there).
+    freqs: Mutex<FxHashMap<SegmentId, Option<Arc<[u8]>>>>,
     budget: Arc<AtomicUsize>,
     max_docs: u32,
+    use_freqs: bool,
 }
 
 impl CachedWeight {
@@ -115,11 +131,97 @@ impl CachedWeight {
     }
 }
 
+impl CachedWeight {
+    /// A dense term's frequency in each document of a large segment (0: absent), computed
+    /// once per generation, so that scoring candidates reads a byte and a field norm per
+    /// candidate instead of decoding a posting block for each. `None` for a phrase, a term
+    /// rarer than one document in [`FREQS_DENSE_ONE_IN`] (its list is short to seek), one
+    /// that occurs more than 255 times in a document, or once the budget has no room.
+    pub(crate) fn segment_freqs(&self, seg: &SegmentReader) -> tantivy::Result<Option<Arc<[u8]>>> {
+        let Some((term, _)) = self.term.as_ref().filter(|_| self.use_freqs) else {
+            return Ok(None);
+        };
+        if let Some(f) = self.freqs.lock().get(&seg.segment_id()) {
+            return Ok(f.clone());
+        }
+        let max_doc = seg.max_doc() as usize;
+        let inv = seg.inverted_index(term.field())?;
+        let info = match inv.get_term_info(term)? {
+            Some(info) if u64::from(info.doc_freq) * FREQS_DENSE_ONE_IN >= max_doc as u64 => info,
+            _ => {
+                self.freqs.lock().insert(seg.segment_id(), None);
+                return Ok(None);
+            }
+        };
+        if self.budget.load(Ordering::Relaxed) < max_doc {
+            return Ok(None);
+        }
+        let mut freqs = vec![0u8; max_doc];
+        let mut block =
+            inv.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+        let mut fits = true;
+        while fits && !block.docs().is_empty() {
+            for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
+                match (u8::try_from(tf), freqs.get_mut(d as usize)) {
+                    (Ok(tf), Some(slot)) => *slot = tf,
+                    _ => fits = false,
+                }
+            }
+            block.advance();
+        }
+        let kept: Option<Arc<[u8]>> = fits.then(|| freqs.into());
+        let granted = kept.is_none()
+            || self
+                .budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(max_doc)
+                })
+                .is_ok();
+        if granted {
+            self.freqs.lock().insert(seg.segment_id(), kept.clone());
+        }
+        Ok(kept)
+    }
+
+    /// Fills `row` (one score per candidate, left as is where the term is absent) from the
+    /// term's frequencies in `seg`: tantivy's BM25 of that frequency and the document's
+    /// field norm, with the term query's own weight — the score its scorer gives.
+    pub(crate) fn score_from_freqs(
+        &self,
+        seg: &SegmentReader,
+        freqs: &[u8],
+        candidates: &[DocId],
+        row: &mut [f32],
+    ) -> tantivy::Result<()> {
+        let Some((term, bm25)) = &self.term else {
+            return Ok(());
+        };
+        // As the term query's weight reads them (a field without norms counts 1 per document).
+        let norms = match seg.fieldnorms_readers().get_field(term.field())? {
+            Some(norms) => norms,
+            None => FieldNormReader::constant(seg.max_doc(), 1),
+        };
+        for (&doc, slot) in candidates.iter().zip(row.iter_mut()) {
+            if let Some(&tf) = freqs.get(doc as usize).filter(|&&tf| tf > 0) {
+                *slot = bm25.score(norms.fieldnorm_id(doc), u32::from(tf));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl StatsCache {
     /// Keeps exact scores for segments of at most `docs` documents from now on.
     #[cfg(test)]
     pub(crate) fn exact_scores_up_to(&self, docs: u32) {
         self.exact_max_docs.store(docs, Ordering::Relaxed);
+        *self.inner.lock() = Generation::default();
+    }
+
+    /// Whether large segments score dense terms from cached frequencies from now on.
+    #[cfg(test)]
+    pub(crate) fn score_from_term_freqs(&self, on: bool) {
+        self.term_freqs.store(on, Ordering::Relaxed);
         *self.inner.lock() = Generation::default();
     }
 
@@ -193,11 +295,22 @@ impl CachedStats<'_> {
             }
             g.budget.clone()
         };
+        let term = match terms {
+            [(_, t)] => {
+                let t = Term::from_field_text(field, t);
+                let bm25 = Bm25Weight::for_terms(self, std::slice::from_ref(&t))?;
+                Some((t, bm25))
+            }
+            _ => None,
+        };
         let w = Arc::new(CachedWeight {
             weight: build()?,
+            term,
             segments: Mutex::default(),
+            freqs: Mutex::default(),
             budget,
             max_docs: self.cache.exact_max_docs.load(Ordering::Relaxed),
+            use_freqs: self.cache.term_freqs.load(Ordering::Relaxed),
         });
         let mut g = self.cache.inner.lock();
         if g.id == Some(self.id) {
@@ -270,11 +383,16 @@ mod tests {
             .weight(EnableScoring::enabled_from_searcher(&searcher))
             .unwrap()
             .into();
+        let term = Term::from_field_text(f, "a");
+        let bm25 = Bm25Weight::for_terms(&searcher, std::slice::from_ref(&term)).unwrap();
         let cached = |budget: usize, max_docs: u32| CachedWeight {
             weight: weight.clone(),
+            term: Some((term.clone(), bm25.clone())),
             segments: Mutex::default(),
+            freqs: Mutex::default(),
             budget: Arc::new(AtomicUsize::new(budget)),
             max_docs,
+            use_freqs: true,
         };
         let roomy = cached(1 << 20, EXACT_SCORES_MAX_DOCS);
         let all = roomy.segment_scores(seg).unwrap().unwrap();
@@ -302,6 +420,26 @@ mod tests {
                 .is_none()
         );
         assert!(cached(1 << 20, 4).segment_scores(seg).unwrap().is_none());
+
+        // A large segment: scores from the term's frequencies, the scorer's to the bit.
+        let large = cached(1 << 20, 0);
+        let freqs = large.segment_freqs(seg).unwrap().unwrap();
+        assert_eq!(&freqs[..], [1, 0, 3, 0, 1]);
+        let mut row = [f32::NAN; 5];
+        large
+            .score_from_freqs(seg, &freqs, &[0, 1, 2, 3, 4], &mut row)
+            .unwrap();
+        for (doc, got) in row.iter().enumerate() {
+            let mut scorer = weight.scorer(seg, 1.0).unwrap();
+            if scorer.seek(doc as DocId) == doc as DocId {
+                assert_eq!(*got, scorer.score(), "doc {doc}");
+            } else {
+                assert!(got.is_nan(), "doc {doc}");
+            }
+        }
+        assert_eq!(large.budget.load(Ordering::Relaxed), (1 << 20) - 5);
+        // No room for a byte per document: seek.
+        assert!(cached(4, 0).segment_freqs(seg).unwrap().is_none());
     }
 
     #[test]

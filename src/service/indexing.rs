@@ -214,13 +214,20 @@ impl Kb {
         type Snippets = Arc<BTreeMap<SnippetKey, SnippetValue>>;
         let started = std::time::Instant::now();
         let cursor = self.store.last_event_seq().await?;
-        let list = self
+        let mut list = self
             .store
             .list_all_articles(&crate::store::ArticleFilter {
                 published_only: true,
                 ..Default::default()
             })
             .await?;
+        // One locale's and one category's documents next to each other in the index: facet
+        // counting then passes over the parts of it a query's matches don't reach
+        // (`search::docsets::MatchedChunks`), and most queries reach one locale.
+        list.sort_by(|a, b| {
+            let (x, y) = (&a.article, &b.article);
+            (x.locale.as_str(), &a.category, x.id.0).cmp(&(y.locale.as_str(), &b.category, y.id.0))
+        });
         let total = list.len() as u64;
         let votes = self.store.all_feedback_counts().await?;
         let idx = index.clone();
