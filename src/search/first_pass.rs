@@ -9,9 +9,12 @@
 //! holding it (from the cached phrase bitsets). Groups add up, and the helpfulness tie-break
 //! applies as in the final score.
 //!
-//! This is term at a time: a few additions per document and word, however evenly scores are
-//! spread. Block-max WAND cannot skip anything when every block holds a near-best document,
-//! which is what frequent terms in a knowledge base look like.
+//! This is term at a time over blocks of [`SCORE_BLOCK`] documents: a few additions per
+//! document and word, however evenly scores are spread. A block whose best possible score
+//! (each group's largest byte there) cannot beat the weakest kept candidate is passed over.
+//! On the 100,000-document bench that halves the first pass of the English queries and cuts
+//! a filtered query's by ~6x; for several frequent Chinese words nearly every block holds a
+//! near-best document, and little is skipped.
 
 use fixedbitset::FixedBitSet;
 use std::collections::BinaryHeap;
