@@ -161,6 +161,8 @@ impl CachedWeight {
             inv.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
         let mut fits = true;
         while fits && !block.docs().is_empty() {
+            // A field indexed without frequencies has none to keep (scoring then seeks).
+            fits = block.freqs().len() == block.docs().len();
             for (&d, &tf) in block.docs().iter().zip(block.freqs()) {
                 match (u8::try_from(tf), freqs.get_mut(d as usize)) {
                     (Ok(tf), Some(slot)) => *slot = tf,
