@@ -173,11 +173,7 @@ pub(crate) struct MatchedChunks<'a> {
 
 impl<'a> MatchedChunks<'a> {
     pub(crate) fn new(bits: &'a FixedBitSet) -> Self {
-        let occupied = bits
-            .as_slice()
-            .chunks(CHUNK_WORDS)
-            .map(|c| c.iter().any(|&w| w != 0))
-            .collect();
+        let occupied = chunk_occupancy(bits).collect();
         MatchedChunks { bits, occupied }
     }
 
@@ -215,11 +211,18 @@ impl<'a> MatchedChunks<'a> {
     }
 }
 
+/// Per chunk of [`CHUNK_WORDS`] words, whether it holds any document.
+fn chunk_occupancy(bits: &FixedBitSet) -> impl Iterator<Item = bool> + '_ {
+    bits.as_slice()
+        .chunks(CHUNK_WORDS)
+        .map(|c| c.iter().any(|&w| w != 0))
+}
+
+/// The indexes of the chunks that hold any document.
 fn occupied_chunks(bits: &FixedBitSet) -> Vec<u32> {
     (0u32..)
-        .zip(bits.as_slice().chunks(CHUNK_WORDS))
-        .filter(|(_, c)| c.iter().any(|&w| w != 0))
-        .map(|(i, _)| i)
+        .zip(chunk_occupancy(bits))
+        .filter_map(|(i, occupied)| occupied.then_some(i))
         .collect()
 }
 

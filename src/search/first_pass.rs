@@ -198,9 +198,9 @@ fn blocks(
     // positive and tie-breaks stay within ±2.5 %.
     let prune =
         prune == Prune::Yes && helpful.all_positive && groups.iter().all(|Active(_, w)| *w >= 0.0);
-    let mut bound = vec![f32::INFINITY; nblocks];
+    // Without pruning every bound is infinite: no block is passed over.
+    let mut bound = vec![if prune { 0.0 } else { f32::INFINITY }; nblocks];
     if prune {
-        bound.fill(0.0);
         for Active(impacts, w) in groups {
             for (b, &m) in bound.iter_mut().zip(impacts.block_max()) {
                 *b += w * f32::from(m);
@@ -214,7 +214,7 @@ fn blocks(
     let mut done = vec![false; nblocks];
     let mut seeds: Vec<usize> = Vec::new();
     if prune {
-        seeds = (0..nblocks).filter(|&b| has_match(b)).collect();
+        seeds.extend((0..nblocks).filter(|&b| has_match(b)));
         if seeds.len() > SEED_BLOCKS {
             seeds.select_nth_unstable_by(SEED_BLOCKS, |a, b| bound[*b].total_cmp(&bound[*a]));
             seeds.truncate(SEED_BLOCKS);

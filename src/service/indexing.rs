@@ -223,7 +223,7 @@ impl Kb {
             .await?;
         // One locale's and one category's documents next to each other in the index: facet
         // counting then passes over the parts of it a query's matches don't reach
-        // (`search::docsets::MatchedChunks`), and most queries reach one locale.
+        // (`search::docsets::MatchedChunks`), e.g. the other locale for a query in one.
         list.sort_by(|a, b| {
             let (x, y) = (&a.article, &b.article);
             (x.locale.as_str(), &a.category, x.id.0).cmp(&(y.locale.as_str(), &b.category, y.id.0))
