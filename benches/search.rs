@@ -348,6 +348,10 @@ fn main() {
             (merged - took).as_secs_f64(),
         );
     }
+    println!(
+        "vector instructions: {} (OMNIKB_SIMD=baseline|avx2 caps them)",
+        omnikb::search::simd::instruction_set()
+    );
     let syn = Synonyms::demo();
     let only = std::env::var("OMNIKB_BENCH_QUERY").ok();
     let qs: Vec<_> = queries()

@@ -540,6 +540,10 @@ async fn serve(config: Config, demo: bool, watch: Option<PathBuf>) -> anyhow::Re
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     println!("omnikb listening on http://{}", listener.local_addr()?);
+    tracing::info!(
+        vector_instructions = crate::search::simd::instruction_set(),
+        "search kernels"
+    );
     let background = crate::publish::start_background(&kb, default_sinks(&kb).await);
     let state = AppState::with_hub(kb.clone(), config, background.hub.clone());
     crate::run(state, listener, crate::shutdown_signal()).await?;

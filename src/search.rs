@@ -11,6 +11,7 @@ mod docsets;
 mod first_pass;
 mod highlight;
 mod scoring;
+pub mod simd;
 mod stats;
 mod stored;
 pub mod synonyms;

@@ -33,6 +33,8 @@ use tantivy::query::{EnableScoring, PhraseQuery, Query};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Searcher, SegmentReader, Term};
 
+use super::simd;
+
 /// Bytes the cache may hold before it is emptied (about 5,000 bitsets of a 100,000-document
 /// segment).
 const CACHE_BUDGET_BYTES: usize = 64 << 20;
@@ -178,21 +180,29 @@ impl<'a> MatchedChunks<'a> {
     }
 
     /// How many documents of `value` (with its occupied `chunks`) are in the match set.
+    ///
+    /// Inlined into [`FacetTable::count`]'s vectorized loop. Each word position of a chunk
+    /// keeps its own sum, so a chunk is one vector AND and popcount with no horizontal
+    /// add until the end.
+    #[inline(always)]
     fn count(&self, value: &FixedBitSet, chunks: &[u32]) -> usize {
         let (a, m) = (value.as_slice(), self.bits.as_slice());
         // Whole chunks as arrays: the compiler unrolls them without bounds checks.
         let (whole_a, _) = a.as_chunks::<CHUNK_WORDS>();
         let (whole_m, _) = m.as_chunks::<CHUNK_WORDS>();
-        let mut n = 0;
+        let mut lanes = [0u64; CHUNK_WORDS];
+        let mut partial = 0;
         for &c in chunks {
             let c = c as usize;
             if !self.occupied.get(c).copied().unwrap_or(false) {
                 continue;
             }
-            n += match (whole_a.get(c), whole_m.get(c)) {
-                (Some(x), Some(y)) => (0..CHUNK_WORDS)
-                    .map(|i| (x[i] & y[i]).count_ones())
-                    .sum::<u32>() as usize,
+            match (whole_a.get(c), whole_m.get(c)) {
+                (Some(x), Some(y)) => {
+                    for i in 0..CHUNK_WORDS {
+                        lanes[i] += u64::from((x[i] & y[i]).count_ones());
+                    }
+                }
                 // The last, partial chunk.
                 _ => {
                     let from = c * CHUNK_WORDS;
@@ -200,14 +210,15 @@ impl<'a> MatchedChunks<'a> {
                         a.get(from..).unwrap_or_default(),
                         m.get(from..).unwrap_or_default(),
                     );
-                    x.iter()
+                    partial += x
+                        .iter()
                         .zip(y)
-                        .map(|(x, y)| (x & y).count_ones() as usize)
-                        .sum()
+                        .map(|(x, y)| u64::from((x & y).count_ones()))
+                        .sum::<u64>();
                 }
-            };
+            }
         }
-        n
+        (lanes.iter().sum::<u64>() + partial) as usize
     }
 }
 
@@ -243,6 +254,15 @@ impl FacetTable {
     /// Adds how many documents of `matched` have each value to `counts`, which is sorted by
     /// value (as the table is: term dictionary order), so one segment just appends.
     pub(crate) fn count(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(String, u64)>) {
+        simd::vectorized(CountValues {
+            table: self,
+            matched,
+            counts,
+        });
+    }
+
+    #[inline(always)]
+    fn count_values(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(String, u64)>) {
         let first = counts.is_empty();
         for (value, docs) in &self.values {
             let n = match docs {
@@ -264,6 +284,36 @@ impl FacetTable {
                 Err(at) => counts.insert(at, (value.clone(), n)),
             }
         }
+    }
+}
+
+/// [`FacetTable::count`] as one kernel for [`simd::vectorized`].
+struct CountValues<'a, 'm> {
+    table: &'a FacetTable,
+    matched: &'a MatchedChunks<'m>,
+    counts: &'a mut Vec<(String, u64)>,
+}
+
+impl pulp::WithSimd for CountValues<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        self.table.count_values(self.matched, self.counts);
+    }
+}
+
+/// [`MatchedChunks::count`] as one kernel, for the tests.
+#[cfg(test)]
+struct CountOne<'a, 'm>(&'a MatchedChunks<'m>, &'a FixedBitSet, &'a [u32]);
+
+#[cfg(test)]
+impl pulp::WithSimd for CountOne<'_, '_> {
+    type Output = usize;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> usize {
+        self.0.count(self.1, self.2)
     }
 }
 
@@ -345,6 +395,8 @@ impl Impacts {
     }
 
     /// `acc[doc - start] += weight * impact` for the documents `start..start + acc.len()`.
+    /// Inlined into the first pass's vectorized loop.
+    #[inline(always)]
     pub(crate) fn add_range(&self, weight: f32, start: usize, acc: &mut [f32]) {
         match &self.values {
             Values::Dense(v) => {
@@ -992,8 +1044,12 @@ mod tests {
             let value = clustered(&mut rng, n, r1, density);
             let matched = clustered(&mut rng, n, r2, density);
             let chunks = occupied_chunks(&value);
-            let got = MatchedChunks::new(&matched).count(&value, &chunks);
-            assert_eq!(got, value.intersection_count(&matched), "n={n}");
+            let m = MatchedChunks::new(&matched);
+            let expected = value.intersection_count(&matched);
+            let got = simd::vectorized(CountOne(&m, &value, &chunks));
+            assert_eq!(got, expected, "n={n} ({})", simd::instruction_set());
+            let scalar = simd::scalar(CountOne(&m, &value, &chunks));
+            assert_eq!(scalar, expected, "n={n}");
         }
     }
 }

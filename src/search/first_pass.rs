@@ -24,6 +24,7 @@ use tantivy::schema::Field;
 use tantivy::{DocId, Score, Searcher, SegmentReader};
 
 use super::docsets::{self, DocSetCache, Helpfulness, Impacts, SCORE_BLOCK};
+use super::simd;
 
 pub(crate) struct FirstPass {
     groups: Vec<Group>,
@@ -140,17 +141,58 @@ impl FirstPass {
         let helpful = cache.helpfulness(seg)?;
         let mut top = TopK::new(k);
         let n = matched.count_ones(..);
-        if n * 16 < matched.len() {
-            gather(&groups, matched, &helpful.factors, &mut top);
+        let how = if n * 16 < matched.len() {
+            How::Gather
         } else {
-            blocks(&groups, matched, &helpful, &mut top, Prune::Yes);
-        }
+            How::Blocks(Prune::Yes)
+        };
+        simd::vectorized(Rank {
+            groups: &groups,
+            matched,
+            helpful: &helpful,
+            top: &mut top,
+            how,
+        });
         Ok(top.into_sorted_docs())
     }
 }
 
+#[derive(Clone, Copy)]
+enum How {
+    /// [`gather`]: doc by doc.
+    Gather,
+    /// [`blocks`].
+    Blocks(Prune),
+}
+
+/// The first pass as one kernel for [`simd::vectorized`]; its output is how many blocks
+/// were scored.
+struct Rank<'a> {
+    groups: &'a [Active],
+    matched: &'a FixedBitSet,
+    helpful: &'a Helpfulness,
+    top: &'a mut TopK,
+    how: How,
+}
+
+impl pulp::WithSimd for Rank<'_> {
+    type Output = usize;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> usize {
+        match self.how {
+            How::Gather => {
+                gather(self.groups, self.matched, &self.helpful.factors, self.top);
+                0
+            }
+            How::Blocks(prune) => blocks(self.groups, self.matched, self.helpful, self.top, prune),
+        }
+    }
+}
+
 /// Few matches (a filter): each one scored directly, in doc order (a rare word's list is
-/// walked alongside).
+/// walked alongside). Inlined into the vectorized call, like [`blocks`].
+#[inline(always)]
 fn gather(groups: &[Active], matched: &FixedBitSet, helpful: &[f32], top: &mut TopK) {
     let mut readers: Vec<docsets::ImpactCursor<'_>> =
         groups.iter().map(|Active(i, w)| i.cursor(*w)).collect();
@@ -178,6 +220,7 @@ enum Prune {
 /// in the same order and with the same operations as the scores, so (rounding being
 /// monotonic) no document above the bar is ever passed over: the candidates are exactly
 /// those of scoring every block.
+#[inline(always)]
 fn blocks(
     groups: &[Active],
     matched: &FixedBitSet,
@@ -238,6 +281,7 @@ fn blocks(
 }
 
 /// Scores block `b` into `acc` and offers its matches that can enter `top`.
+#[inline(always)]
 fn score_block(
     groups: &[Active],
     matched: &FixedBitSet,
@@ -369,21 +413,28 @@ mod tests {
             .collect()
     }
 
-    /// The candidates, and how many blocks were scored (`None`: doc by doc).
+    /// The candidates, and how many blocks were scored (0 for [`How::Gather`]), computed
+    /// with the widest instruction set or (`vector` false) the baseline one.
     fn candidates(
         groups: &[Active],
         matched: &FixedBitSet,
         helpful: &Helpfulness,
         k: usize,
-        how: Option<Prune>,
+        how: How,
+        vector: bool,
     ) -> (Vec<DocId>, usize) {
         let mut top = TopK::new(k);
-        let scored = match how {
-            Some(prune) => blocks(groups, matched, helpful, &mut top, prune),
-            None => {
-                gather(groups, matched, &helpful.factors, &mut top);
-                0
-            }
+        let rank = Rank {
+            groups,
+            matched,
+            helpful,
+            top: &mut top,
+            how,
+        };
+        let scored = if vector {
+            simd::vectorized(rank)
+        } else {
+            simd::scalar(rank)
         };
         (top.into_sorted_docs(), scored)
     }
@@ -412,11 +463,14 @@ mod tests {
                 matched.set(d, rng.gen_bool(keep));
             }
             let k = rng.gen_range(1..40);
-            let (every, _) = candidates(&groups, &matched, &helpful, k, None);
-            let (unpruned, all) = candidates(&groups, &matched, &helpful, k, Some(Prune::No));
-            let (pruned, some) = candidates(&groups, &matched, &helpful, k, Some(Prune::Yes));
+            let run = |how, vector| candidates(&groups, &matched, &helpful, k, how, vector);
+            let (every, _) = run(How::Gather, false);
+            let (unpruned, all) = run(How::Blocks(Prune::No), true);
+            let (pruned, some) = run(How::Blocks(Prune::Yes), true);
             assert_eq!(unpruned, every, "n={n} k={k}");
             assert_eq!(pruned, every, "n={n} k={k}");
+            assert_eq!(run(How::Gather, true).0, every, "n={n} k={k}");
+            assert_eq!(run(How::Blocks(Prune::Yes), false).0, every, "n={n} k={k}");
             assert!(some <= all);
             blocks_scored.0 += some;
             blocks_scored.1 += all;

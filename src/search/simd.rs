@@ -1,0 +1,59 @@
+//! Runs the search's hot loops with the widest vectors the CPU has.
+//!
+//! The loops that are linear in the segment — facet popcounts and the first pass's
+//! accumulation — are plain Rust. Built for the default target (x86-64 with SSE2) they
+//! use 128-bit vectors; [`vectorized`] runs a closure compiled again for AVX2 and for
+//! AVX-512 and picks one by what the CPU reports at run time (pulp's dispatch: the crate
+//! forbids `unsafe`, pulp holds the `target_feature` call). A binary built for one CPU
+//! therefore still runs on any x86-64, unlike a `-C target-cpu` build.
+//!
+//! Only code inlined into the dispatched version gets the wider instructions. So a loop to
+//! vectorize is a [`pulp::WithSimd`] whose `with_simd` — generic over the instruction set,
+//! hence one copy per set — is `#[inline(always)]`, as is everything it calls in its loops.
+//! (A closure would not do: its body is one function shared by the three versions, compiled
+//! for the baseline.) The result does not depend on which version runs: the loops are
+//! integer, or element-wise `f32` arithmetic without fused multiply-adds, so every lane
+//! computes what the scalar code computes (the tests compare the dispatched and the scalar
+//! versions, which differ only when built with optimisations: `cargo test --release`).
+
+use std::sync::LazyLock;
+
+/// The instruction set found at start (detected once: each check reads CPUID flags).
+/// `OMNIKB_SIMD=baseline` (or `avx2`) caps it: to compare the versions on one machine with
+/// one binary, or to keep AVX-512 off CPUs that slow their clock for it.
+static ARCH: LazyLock<pulp::Arch> = LazyLock::new(|| {
+    let best = pulp::Arch::new();
+    match std::env::var("OMNIKB_SIMD").as_deref() {
+        Ok("baseline") => pulp::Arch::Scalar,
+        #[cfg(target_arch = "x86_64")]
+        Ok("avx2") => match best {
+            pulp::Arch::V4(_) => pulp::x86::V3::try_new().map_or(best, pulp::Arch::V3),
+            _ => best,
+        },
+        _ => best,
+    }
+});
+
+/// Runs `op` compiled for the best instruction set this CPU has.
+#[inline(always)]
+pub(crate) fn vectorized<Op: pulp::WithSimd>(op: Op) -> Op::Output {
+    ARCH.dispatch(op)
+}
+
+/// Runs `op` without the wider instruction sets: the reference the tests compare against.
+#[cfg(test)]
+pub(crate) fn scalar<Op: pulp::WithSimd>(op: Op) -> Op::Output {
+    pulp::Arch::Scalar.dispatch(op)
+}
+
+/// Which instruction set [`vectorized`] uses, for the log at start and the benchmarks.
+pub fn instruction_set() -> &'static str {
+    match *ARCH {
+        #[cfg(target_arch = "x86_64")]
+        pulp::Arch::V4(_) => "avx512",
+        #[cfg(target_arch = "x86_64")]
+        pulp::Arch::V3(_) => "avx2",
+        #[allow(unreachable_patterns)]
+        _ => "baseline",
+    }
+}
