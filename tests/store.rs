@@ -5,7 +5,8 @@ mod db;
 
 use chrono::{TimeZone, Utc};
 use omnikb::domain::{
-    ArticleMeta, Audience, Confidence, Locale, RevisionState, Role, Roles, Slug, Validity,
+    ArticleId, ArticleMeta, Audience, Confidence, Locale, RevisionState, Role, Roles, Slug,
+    Validity,
 };
 use omnikb::store::{AuditVerdict, EventKind, NewRevision, StoreError, TransitionRecord};
 use omnikb::workflow::Action;
@@ -350,6 +351,28 @@ async fn listing_every_article_reads_all_pages() {
             5,
             "{label}"
         );
+        // Revisions read by key in chunks: each existing key once, missing keys left out.
+        let all = s.list_all_articles(&filter).await.unwrap();
+        let mut keys: Vec<(ArticleId, i32)> = all.iter().map(|a| (a.article.id, 1)).collect();
+        keys.push((all[0].article.id, 2));
+        keys.push((ArticleId(999_999), 1));
+        for chunk in [1, 2, 3, 500] {
+            let mut got: Vec<(ArticleId, i32)> = s
+                .revisions_by_key_in_chunks(&keys, chunk)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.article_id, r.number))
+                .collect();
+            got.sort();
+            let mut want = keys[..5].to_vec();
+            want.sort();
+            assert_eq!(got, want, "{label}: chunk {chunk}");
+        }
+        let one = s.revisions_by_key(&keys[..1]).await.unwrap();
+        assert_eq!(one.len(), 1, "{label}");
+        assert_eq!(one[0].body, "Text.\n", "{label}");
+        assert!(s.revisions_by_key(&[]).await.unwrap().is_empty(), "{label}");
     }
 }
 

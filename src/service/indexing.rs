@@ -200,7 +200,8 @@ impl Kb {
         Ok(Some(self.search_doc(&article, &rev).await?))
     }
 
-    /// Rebuilds the index from the database; `progress(done, total)` after each article.
+    /// Rebuilds the index from the database; `progress(done, total)` after each page of
+    /// articles.
     ///
     /// The database is read on the runtime while the previous batch is turned into index
     /// documents (Markdown parsing, text extraction) and analysed on a blocking thread (one
@@ -249,27 +250,44 @@ impl Kb {
                 Ok(())
             }
         };
-        for (i, s) in list.iter().enumerate() {
-            let article = &s.article;
-            if let Some(n) = article.published_revision
-                && let Some(rev) = self.store.revision(article.id, n).await?
-            {
-                let locale = article.locale.as_str();
-                if !snippets.contains_key(locale) {
-                    let values = Arc::new(self.snippet_values(locale).await?);
-                    snippets.insert(locale.to_string(), values);
+        let mut done = 0;
+        for page in list.chunks(BATCH) {
+            let keys: Vec<(ArticleId, i32)> = page
+                .iter()
+                .filter_map(|s| Some((s.article.id, s.article.published_revision?)))
+                .collect();
+            let mut revisions: HashMap<ArticleId, Revision> = self
+                .store
+                .revisions_by_key(&keys)
+                .await?
+                .into_iter()
+                .map(|r| (r.article_id, r))
+                .collect();
+            for s in page {
+                let article = &s.article;
+                // In the list's order; an article whose revision vanished is left out, as
+                // when it was read one by one.
+                if let Some(rev) = revisions.remove(&article.id)
+                    && Some(rev.number) == article.published_revision
+                {
+                    let locale = article.locale.as_str();
+                    if !snippets.contains_key(locale) {
+                        let values = Arc::new(self.snippet_values(locale).await?);
+                        snippets.insert(locale.to_string(), values);
+                    }
+                    let votes = votes.get(&article.id.0).copied().unwrap_or((0, 0));
+                    batch.push((article.clone(), rev, snippets[locale].clone(), votes));
                 }
-                let votes = votes.get(&article.id.0).copied().unwrap_or((0, 0));
-                batch.push((article.clone(), rev, snippets[locale].clone(), votes));
-            }
-            if batch.len() == BATCH {
-                if let Some(previous) = in_flight.take() {
-                    previous.await??;
+                if batch.len() == BATCH {
+                    if let Some(previous) = in_flight.take() {
+                        previous.await??;
+                    }
+                    let work = index_batch(self.clone(), index.clone(), std::mem::take(&mut batch));
+                    in_flight = Some(tokio::task::spawn_blocking(work));
                 }
-                let work = index_batch(self.clone(), index.clone(), std::mem::take(&mut batch));
-                in_flight = Some(tokio::task::spawn_blocking(work));
             }
-            progress(i as u64 + 1, total);
+            done += page.len() as u64;
+            progress(done, total);
         }
         if let Some(previous) = in_flight.take() {
             previous.await??;

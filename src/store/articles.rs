@@ -241,6 +241,42 @@ impl Store {
         })
     }
 
+    /// The revisions with these (article, number) keys, in no particular order; keys without
+    /// a revision are left out. One statement per 500 keys (a rebuild of the search index
+    /// reads every published revision: one round trip each was most of its reading time).
+    pub async fn revisions_by_key(&self, keys: &[(ArticleId, i32)]) -> Result<Vec<Revision>> {
+        self.revisions_by_key_in_chunks(keys, 500).await
+    }
+
+    /// [`revisions_by_key`](Self::revisions_by_key) with a chunk size (tests use small ones).
+    pub async fn revisions_by_key_in_chunks(
+        &self,
+        keys: &[(ArticleId, i32)],
+        chunk: usize,
+    ) -> Result<Vec<Revision>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for keys in keys.chunks(chunk.max(1)) {
+            // Only placeholders are formatted in; the values are bound.
+            let values: Vec<String> = (0..keys.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "SELECT {REVISION_COLS} FROM revisions WHERE (article_id, number) IN (VALUES {})",
+                values.join(", ")
+            );
+            with_pool!(self, pool => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (id, number) in keys {
+                    q = q.bind(id.0).bind(i64::from(*number));
+                }
+                for row in q.fetch_all(pool).await? {
+                    out.push(rows::revision(&row)?);
+                }
+            })
+        }
+        Ok(out)
+    }
+
     pub async fn revisions(&self, id: ArticleId) -> Result<Vec<Revision>> {
         let sql =
             format!("SELECT {REVISION_COLS} FROM revisions WHERE article_id = $1 ORDER BY number");
