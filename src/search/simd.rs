@@ -30,7 +30,14 @@ static ARCH: LazyLock<pulp::Arch> = LazyLock::new(|| {
             pulp::Arch::V4(_) => pulp::x86::V3::try_new().map_or(best, pulp::Arch::V3),
             _ => best,
         },
-        _ => best,
+        Ok("") | Err(_) => best,
+        Ok(other) => {
+            tracing::warn!(
+                value = other,
+                "OMNIKB_SIMD is not `baseline` or `avx2`; using the best the CPU has"
+            );
+            best
+        }
     }
 });
 
@@ -53,6 +60,8 @@ pub fn instruction_set() -> &'static str {
         pulp::Arch::V4(_) => "avx512",
         #[cfg(target_arch = "x86_64")]
         pulp::Arch::V3(_) => "avx2",
+        #[cfg(target_arch = "aarch64")]
+        pulp::Arch::Neon(_) => "neon",
         #[allow(unreachable_patterns)]
         _ => "baseline",
     }
