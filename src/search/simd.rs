@@ -2,7 +2,7 @@
 //!
 //! The loops that are linear in the segment — facet popcounts and the first pass's
 //! accumulation — are plain Rust. Built for the default target (x86-64 with SSE2) they
-//! use 128-bit vectors; [`vectorized`] runs a closure compiled again for AVX2 and for
+//! use 128-bit vectors; [`vectorized`] runs a kernel compiled again for AVX2 and for
 //! AVX-512 and picks one by what the CPU reports at run time (pulp's dispatch: the crate
 //! forbids `unsafe`, pulp holds the `target_feature` call). A binary built for one CPU
 //! therefore still runs on any x86-64, unlike a `-C target-cpu` build.

@@ -266,10 +266,8 @@ impl Kb {
             for s in page {
                 let article = &s.article;
                 // In the list's order; an article whose revision vanished is left out, as
-                // when it was read one by one.
-                if let Some(rev) = revisions.remove(&article.id)
-                    && Some(rev.number) == article.published_revision
-                {
+                // when it was read one by one (the keys asked for its published number).
+                if let Some(rev) = revisions.remove(&article.id) {
                     let locale = article.locale.as_str();
                     if !snippets.contains_key(locale) {
                         let values = Arc::new(self.snippet_values(locale).await?);
