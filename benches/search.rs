@@ -7,7 +7,9 @@
 //! over the whole mix. `OMNIKB_BENCH_ROUNDS` (default 200) sets the timed rounds per query,
 //! `OMNIKB_BENCH_QUERY=zh_frequent` keeps one query (for profiling) and
 //! `OMNIKB_BENCH_CRITERION=0` skips criterion, `OMNIKB_BENCH_INDEX=DIR` keeps the index in DIR
-//! and reuses it on the next run.
+//! and reuses it on the next run. `OMNIKB_BENCH_MIX=http` times the twelve queries of
+//! `scripts/load-search.sh` instead (anonymous caller, no synonym sets, as that script's
+//! HTTP run on an imported corpus has them), to see where an HTTP request's search time goes.
 
 use std::time::{Duration, Instant};
 
@@ -352,9 +354,14 @@ fn main() {
         "vector instructions: {} (OMNIKB_SIMD=baseline|avx2 caps them)",
         omnikb::search::simd::instruction_set()
     );
-    let syn = Synonyms::demo();
+    let http_mix = std::env::var("OMNIKB_BENCH_MIX").is_ok_and(|v| v == "http");
+    let syn = if http_mix {
+        Synonyms::default()
+    } else {
+        Synonyms::demo()
+    };
     let only = std::env::var("OMNIKB_BENCH_QUERY").ok();
-    let qs: Vec<_> = queries()
+    let qs: Vec<_> = if http_mix { http_queries() } else { queries() }
         .into_iter()
         .filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name))
         .collect();
@@ -444,4 +451,30 @@ fn main() {
     });
     group.finish();
     c.final_summary();
+}
+
+/// The query mix of `scripts/load-search.sh` (keep the two in step).
+fn http_queries() -> Vec<(&'static str, SearchRequest)> {
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap();
+    let mk = |q: &str, locale: Option<Locale>| {
+        let mut r = SearchRequest::new(q, AudienceScope::Public, now);
+        r.limit = 10;
+        r.locale = locale;
+        r
+    };
+    let zh = || Some(Locale::zh_cn());
+    vec![
+        ("h_zh_frequent", mk("宽带无法上网怎么办", None)),
+        ("h_zh_one_zh", mk("宽带", zh())),
+        ("h_zh_paraphrase", mk("家里网络连不上了", None)),
+        ("h_zh_traditional", mk("寬頻網速很慢", None)),
+        ("h_zh_sim_lost", mk("手机卡丢了怎么补办", None)),
+        ("h_zh_limit_zh", mk("银行卡转账限额", zh())),
+        ("h_zh_port", mk("携号转网", None)),
+        ("h_en", mk("broadband not working", None)),
+        ("h_en_typo", mk("brodband pasword", None)),
+        ("h_en_sim_en", mk("sim card lost", Some(Locale::en()))),
+        ("h_zh_wifi_web", mk("wifi密码忘了", None)),
+        ("h_zh_two_bot", mk("宽带 故障", None)),
+    ]
 }

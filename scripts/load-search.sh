@@ -55,7 +55,7 @@ for _ in $(seq 1 300); do
 done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null
 
-# The query mix (URL-encoded by curl's --data-urlencode rules via printf + jq-free encoding).
+# The query mix (keep in step with http_queries() in benches/search.rs).
 urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 QUERIES=(
   "q=$(urlencode '宽带无法上网怎么办')"

@@ -333,8 +333,13 @@ pub(crate) struct Impacts {
 enum Values {
     /// One byte per document of the segment (0: the word is absent).
     Dense(Vec<u8>),
-    /// The documents that have the word, for a rare one.
-    Sparse(Vec<(DocId, u8)>),
+    /// The documents that have the word, for a rare one, and where each block of
+    /// [`SCORE_BLOCK`] documents starts in that list (one more entry than blocks), so that
+    /// the first pass finds a block's documents without searching.
+    Sparse {
+        docs: Vec<(DocId, u8)>,
+        block_starts: Vec<u32>,
+    },
 }
 
 impl Impacts {
@@ -367,12 +372,16 @@ impl Impacts {
             }
             Values::Dense(v)
         } else {
-            let v: Vec<(DocId, u8)> = present.map(|d| (d as DocId, byte(d))).collect();
-            for &(d, i) in &v {
+            let docs: Vec<(DocId, u8)> = present.map(|d| (d as DocId, byte(d))).collect();
+            for &(d, i) in &docs {
                 let b = &mut block_max[d as usize / SCORE_BLOCK];
                 *b = (*b).max(i);
             }
-            Values::Sparse(v)
+            // Fewer than n / 64 entries, so every position fits in a u32.
+            let block_starts = (0..=block_max.len())
+                .map(|b| docs.partition_point(|&(d, _)| (d as usize) < b * SCORE_BLOCK) as u32)
+                .collect();
+            Values::Sparse { docs, block_starts }
         };
         Impacts {
             values,
@@ -390,14 +399,37 @@ impl Impacts {
         self.block_max.len()
             + match &self.values {
                 Values::Dense(v) => v.len(),
-                Values::Sparse(v) => v.len() * 8,
+                Values::Sparse { docs, block_starts } => docs.len() * 8 + block_starts.len() * 4,
             }
     }
 
-    /// `acc[doc - start] += weight * impact` for the documents `start..start + acc.len()`.
-    /// Inlined into the first pass's vectorized loop.
+    /// Whether the impacts are one byte per document (else a list of the documents that
+    /// have the word).
+    pub(crate) fn is_dense(&self) -> bool {
+        matches!(self.values, Values::Dense(_))
+    }
+
+    /// Block `b`'s bytes when they are one byte per document, the block is whole and holds
+    /// the word somewhere: what the first pass adds lane by lane in registers.
     #[inline(always)]
-    pub(crate) fn add_range(&self, weight: f32, start: usize, acc: &mut [f32]) {
+    pub(crate) fn dense_block(&self, b: usize) -> Option<&[u8; SCORE_BLOCK]> {
+        match &self.values {
+            Values::Dense(v) if self.block_max.get(b).is_some_and(|&m| m > 0) => v
+                .get(b * SCORE_BLOCK..(b + 1) * SCORE_BLOCK)
+                .and_then(|s| s.try_into().ok()),
+            _ => None,
+        }
+    }
+
+    /// `acc[doc - start] += weight * impact` for the documents of block `b` (`start` is
+    /// `b * SCORE_BLOCK`; `acc` holds the block's documents). A block without the word is
+    /// left alone. Inlined into the first pass's vectorized loop.
+    #[inline(always)]
+    pub(crate) fn add_block(&self, weight: f32, b: usize, acc: &mut [f32]) {
+        if self.block_max.get(b).is_none_or(|&m| m == 0) {
+            return;
+        }
+        let start = b * SCORE_BLOCK;
         match &self.values {
             Values::Dense(v) => {
                 let end = (start + acc.len()).min(v.len());
@@ -405,12 +437,12 @@ impl Impacts {
                     *a += weight * f32::from(i);
                 }
             }
-            Values::Sparse(v) => {
-                let from = v.partition_point(|&(d, _)| (d as usize) < start);
-                for &(d, i) in &v[from..] {
-                    match acc.get_mut(d as usize - start) {
-                        Some(a) => *a += weight * f32::from(i),
-                        None => break,
+            Values::Sparse { docs, block_starts } => {
+                let from = block_starts[b] as usize;
+                let to = block_starts.get(b + 1).map_or(docs.len(), |&e| e as usize);
+                for &(d, i) in docs.get(from..to).unwrap_or_default() {
+                    if let Some(a) = acc.get_mut(d as usize - start) {
+                        *a += weight * f32::from(i);
                     }
                 }
             }
@@ -439,7 +471,7 @@ impl ImpactCursor<'_> {
     pub(crate) fn score(&mut self, doc: DocId) -> f32 {
         let i = match &self.impacts.values {
             Values::Dense(v) => v.get(doc as usize).copied().unwrap_or(0),
-            Values::Sparse(v) => {
+            Values::Sparse { docs: v, .. } => {
                 while self.at < v.len() && v[self.at].0 < doc {
                     self.at += 1;
                 }

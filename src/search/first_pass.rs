@@ -138,6 +138,7 @@ impl FirstPass {
                 }
             }
         }
+        in_summing_order(&mut groups);
         let helpful = cache.helpfulness(seg)?;
         let mut top = TopK::new(k);
         let n = matched.count_ones(..);
@@ -155,6 +156,14 @@ impl FirstPass {
         });
         Ok(top.into_sorted_docs())
     }
+}
+
+/// Puts the groups in the order every pass sums them in: lists of documents first, then
+/// byte-per-document impacts, which [`score_block`] adds in registers after the others.
+/// Bounds and scores must add in one order for pruning to be exact (see [`blocks`]), and
+/// every way of scoring adds in this one so that they agree to the bit.
+fn in_summing_order(groups: &mut [Active]) {
+    groups.sort_by_key(|Active(i, _)| i.is_dense());
 }
 
 #[derive(Clone, Copy)]
@@ -253,7 +262,9 @@ fn blocks(
             *b *= h;
         }
     }
+    debug_assert!(groups.is_sorted_by_key(|Active(i, _)| i.is_dense()));
     let mut acc = [0f32; SCORE_BLOCK];
+    let mut whole = Vec::with_capacity(groups.len());
     let mut done = vec![false; nblocks];
     let mut seeds: Vec<usize> = Vec::new();
     if prune {
@@ -274,43 +285,91 @@ fn blocks(
         if bound[b] < top.weakest() {
             continue;
         }
-        score_block(groups, matched, &helpful.factors, b, &mut acc, top);
+        score_block(
+            groups, matched, helpful, prune, b, &mut acc, &mut whole, top,
+        );
         scored += 1;
     }
     scored
 }
 
-/// Scores block `b` into `acc` and offers its matches that can enter `top`.
+/// Scores block `b` and offers its matches that can enter `top`.
+///
+/// Whole blocks of byte-per-document impacts are added four groups per pass over the
+/// accumulator, so it is loaded and stored once per four groups rather than per group;
+/// document lists, and a partial last block, are added into it first. [`in_summing_order`]
+/// puts those groups first, so either way each score adds the groups in their order.
+///
+/// The tie-break is applied only where it can matter. With non-negative scores and the
+/// block's largest factor `hb`, a document whose `score * hb` is below the bar cannot enter
+/// (rounding is monotonic, so `score * h <= score * hb` for its own `h <= hb`); that check
+/// passes over most of a block sixteen documents at a time, and only the rest read their
+/// own factor. So the documents offered, and their scores, are those of multiplying every
+/// score first. `bounded` says the premise holds (see [`blocks`]); without it every
+/// document is multiplied.
 #[inline(always)]
-fn score_block(
-    groups: &[Active],
+#[allow(clippy::too_many_arguments)]
+fn score_block<'g>(
+    groups: &'g [Active],
     matched: &FixedBitSet,
-    helpful: &[f32],
+    helpful: &Helpfulness,
+    bounded: bool,
     b: usize,
     acc: &mut [f32; SCORE_BLOCK],
+    whole: &mut Vec<(&'g [u8; SCORE_BLOCK], f32)>,
     top: &mut TopK,
 ) {
+    const LANES: usize = 16;
     let start = b * SCORE_BLOCK;
     let len = (matched.len() - start).min(SCORE_BLOCK);
-    let acc = &mut acc[..len];
     acc.fill(0.0);
+    whole.clear();
     for Active(impacts, w) in groups {
-        impacts.add_range(*w, start, acc);
+        match impacts.dense_block(b) {
+            Some(bytes) if len == SCORE_BLOCK => whole.push((bytes, *w)),
+            _ => impacts.add_block(*w, b, &mut acc[..len]),
+        }
     }
-    for (a, h) in acc.iter_mut().zip(&helpful[start..start + len]) {
-        *a *= h;
+    let mut fours = whole.chunks_exact(4);
+    for g in &mut fours {
+        let [(b0, w0), (b1, w1), (b2, w2), (b3, w3)] = [g[0], g[1], g[2], g[3]];
+        for j in 0..SCORE_BLOCK {
+            let mut a = acc[j];
+            a += w0 * f32::from(b0[j]);
+            a += w1 * f32::from(b1[j]);
+            a += w2 * f32::from(b2[j]);
+            a += w3 * f32::from(b3[j]);
+            acc[j] = a;
+        }
     }
-    // Only scores that can enter are checked against the match set (a document outside it,
-    // e.g. filtered out, may still have a score); most are passed over eight at a time.
+    for &(bytes, w) in fours.remainder() {
+        for (a, &i) in acc.iter_mut().zip(bytes) {
+            *a += w * f32::from(i);
+        }
+    }
+    let factors = &helpful.factors[start..start + len];
+    let hb = if bounded {
+        helpful.block_max[b]
+    } else {
+        f32::INFINITY
+    };
     let mut weakest = top.weakest();
-    for (c, chunk) in acc.chunks(8).enumerate() {
-        if chunk.iter().all(|&a| a < weakest) {
+    let (lanes, _) = acc.as_chunks::<LANES>();
+    for (c, lane) in lanes.iter().enumerate() {
+        if c * LANES >= len {
+            break;
+        }
+        // Vectorized: a compare per lane and one test of the mask.
+        if bounded && lane.iter().all(|&a| a * hb < weakest) {
             continue;
         }
-        for (j, &a) in chunk.iter().enumerate() {
-            let doc = start + c * 8 + j;
-            if a >= weakest && matched.contains(doc) {
-                top.offer(a, doc as DocId);
+        for (j, &a) in lane.iter().enumerate() {
+            let at = c * LANES + j;
+            let Some(&h) = factors.get(at) else { break };
+            let score = a * h;
+            let doc = start + at;
+            if score >= weakest && matched.contains(doc) {
+                top.offer(score, doc as DocId);
                 weakest = top.weakest();
             }
         }
@@ -445,13 +504,14 @@ mod tests {
         let mut blocks_scored = (0, 0);
         for _ in 0..300 {
             let n = rng.gen_range(1..5_000);
-            let groups: Vec<Active> = (0..rng.gen_range(1..5))
+            let mut groups: Vec<Active> = (0..rng.gen_range(1..5))
                 .map(|_| {
                     let impacts = Impacts::from_scores(&random_scores(&mut rng, n));
                     let weight = rng.gen_range(0.1..3.0);
                     Active(Arc::new(impacts), weight)
                 })
                 .collect();
+            in_summing_order(&mut groups);
             let helpful = Helpfulness::new(if rng.gen_bool(0.5) {
                 vec![1.0; n]
             } else {
