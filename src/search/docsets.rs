@@ -254,7 +254,7 @@ impl FacetTable {
     /// Adds how many documents of `matched` have each value to `counts`, which is sorted by
     /// value (as the table is: term dictionary order), so one segment just appends.
     pub(crate) fn count(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(String, u64)>) {
-        simd::vectorized(CountValues {
+        simd::vectorized_with_popcount(CountValues {
             table: self,
             matched,
             counts,
@@ -287,7 +287,7 @@ impl FacetTable {
     }
 }
 
-/// [`FacetTable::count`] as one kernel for [`simd::vectorized`].
+/// [`FacetTable::count`] as one kernel for [`simd::vectorized_with_popcount`].
 struct CountValues<'a, 'm> {
     table: &'a FacetTable,
     matched: &'a MatchedChunks<'m>,
@@ -328,7 +328,17 @@ pub(crate) struct Impacts {
     pub(crate) scale: f32,
     /// The largest byte in each block of [`SCORE_BLOCK`] documents.
     block_max: Vec<u8>,
+    /// The largest byte of all.
+    max: u8,
+    /// The documents with the highest bytes, best first: see [`Impacts::tier`].
+    tier: Vec<DocId>,
+    /// The largest byte of a document not in `tier`.
+    below_tier: u8,
 }
+
+/// At most one document in this many is in an [`Impacts::tier`]: enough that the best few
+/// documents of a query are in their words' tiers, few enough to score them one by one.
+const TIER_ONE_IN: usize = 16;
 
 enum Values {
     /// One byte per document of the segment (0: the word is absent).
@@ -383,10 +393,84 @@ impl Impacts {
                 .collect();
             Values::Sparse { docs, block_starts }
         };
+        let (tier, below_tier) = match &values {
+            Values::Dense(v) => Self::top_tier(v.iter().copied().enumerate(), n / TIER_ONE_IN),
+            Values::Sparse { docs, .. } => {
+                Self::top_tier(docs.iter().map(|&(d, i)| (d as usize, i)), docs.len())
+            }
+        };
         Impacts {
             values,
             scale,
+            max: block_max.iter().copied().max().unwrap_or(0),
             block_max,
+            tier,
+            below_tier,
+        }
+    }
+
+    /// The documents whose byte is at or above the lowest level that keeps them at most
+    /// `cap`, ordered by byte (highest first) then document; and the largest byte below.
+    fn top_tier(bytes: impl Iterator<Item = (usize, u8)> + Clone, cap: usize) -> (Vec<DocId>, u8) {
+        let mut count = [0usize; 256];
+        for (_, i) in bytes.clone() {
+            count[usize::from(i)] += 1;
+        }
+        // The lowest level whose documents and those above number at most `cap`.
+        let (mut level, mut taken) = (256, 0);
+        while level > 1 && taken + count[level - 1] <= cap {
+            level -= 1;
+            taken += count[level];
+        }
+        let below = (1..level).rev().find(|&l| count[l] > 0).unwrap_or(0) as u8;
+        let mut tier: Vec<(u8, DocId)> = bytes
+            .filter(|&(_, i)| usize::from(i) >= level)
+            .map(|(d, i)| (i, d as DocId))
+            .collect();
+        tier.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        (tier.into_iter().map(|(_, d)| d).collect(), below)
+    }
+
+    /// The largest byte of all (0: the word is nowhere).
+    pub(crate) fn max(&self) -> u8 {
+        self.max
+    }
+
+    /// The documents with the highest bytes, best first (ties: the earlier document first):
+    /// every document that has the word for a rare one, at most one in [`TIER_ONE_IN`] of
+    /// the segment for a frequent one. A document that is not among the first `p` of them
+    /// has a byte of at most [`below_tier(p)`](Self::below_tier). The first pass scores
+    /// such a prefix one document at a time when the bar is high enough that nothing
+    /// outside it can enter.
+    pub(crate) fn tier(&self) -> &[DocId] {
+        &self.tier
+    }
+
+    /// The largest byte a document outside the first `p` of [`tier`](Self::tier) can have.
+    pub(crate) fn below_tier(&self, p: usize) -> u8 {
+        match self.tier.get(p) {
+            Some(&d) => self.byte(d),
+            None => self.below_tier,
+        }
+    }
+
+    /// One document's byte (0: it lacks the word).
+    #[inline]
+    pub(crate) fn byte(&self, doc: DocId) -> u8 {
+        match &self.values {
+            Values::Dense(v) => v.get(doc as usize).copied().unwrap_or(0),
+            Values::Sparse { docs, block_starts } => {
+                let b = doc as usize / SCORE_BLOCK;
+                let (Some(&from), Some(&to)) = (block_starts.get(b), block_starts.get(b + 1))
+                else {
+                    return 0;
+                };
+                docs.get(from as usize..to as usize)
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|&&(d, _)| d == doc)
+                    .map_or(0, |&(_, i)| i)
+            }
         }
     }
 
@@ -397,6 +481,7 @@ impl Impacts {
 
     fn bytes(&self) -> usize {
         self.block_max.len()
+            + self.tier.len() * 4
             + match &self.values {
                 Values::Dense(v) => v.len(),
                 Values::Sparse { docs, block_starts } => docs.len() * 8 + block_starts.len() * 4,
@@ -1079,6 +1164,8 @@ mod tests {
             let m = MatchedChunks::new(&matched);
             let expected = value.intersection_count(&matched);
             let got = simd::vectorized(CountOne(&m, &value, &chunks));
+            assert_eq!(got, expected, "n={n} ({})", simd::instruction_set());
+            let got = simd::vectorized_with_popcount(CountOne(&m, &value, &chunks));
             assert_eq!(got, expected, "n={n} ({})", simd::instruction_set());
             let scalar = simd::scalar(CountOne(&m, &value, &chunks));
             assert_eq!(scalar, expected, "n={n}");

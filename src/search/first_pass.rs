@@ -174,8 +174,7 @@ enum How {
     Blocks(Prune),
 }
 
-/// The first pass as one kernel for [`simd::vectorized`]; its output is how many blocks
-/// were scored.
+/// The first pass as one kernel for [`simd::vectorized`]; its output is what was scored.
 struct Rank<'a> {
     groups: &'a [Active],
     matched: &'a FixedBitSet,
@@ -185,14 +184,14 @@ struct Rank<'a> {
 }
 
 impl pulp::WithSimd for Rank<'_> {
-    type Output = usize;
+    type Output = Scored;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> usize {
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Scored {
         match self.how {
             How::Gather => {
                 gather(self.groups, self.matched, &self.helpful.factors, self.top);
-                0
+                Scored::default()
             }
             How::Blocks(prune) => blocks(self.groups, self.matched, self.helpful, self.top, prune),
         }
@@ -236,7 +235,7 @@ fn blocks(
     helpful: &Helpfulness,
     top: &mut TopK,
     prune: Prune,
-) -> usize {
+) -> Scored {
     const SEED_BLOCKS: usize = 16;
     let nblocks = matched.len().div_ceil(SCORE_BLOCK);
     let words = matched.as_slice();
@@ -274,21 +273,148 @@ fn blocks(
             seeds.truncate(SEED_BLOCKS);
         }
     }
-    let rest = (0..nblocks).filter(|&b| has_match(b));
-    let mut scored = 0;
-    for b in seeds.iter().copied().chain(rest) {
+    let mut scored = Scored::default();
+    let mut score = |b: usize, done: &mut [bool], top: &mut TopK, scored: &mut Scored| {
         if done[b] {
-            continue;
+            return;
         }
         done[b] = true;
         // Nothing in the block can score above its bound.
         if bound[b] < top.weakest() {
-            continue;
+            return;
         }
         score_block(
             groups, matched, helpful, prune, b, &mut acc, &mut whole, top,
         );
+        scored.blocks += 1;
+    };
+    for &b in &seeds {
+        score(b, &mut done, top, &mut scored);
+    }
+    if prune && top.is_full() {
+        let hmax = helpful.block_max.iter().copied().fold(0.0, f32::max);
+        let budget = matched.len() / TIER_BUDGET_ONE_IN;
+        if let Some(prefixes) = tier_prefixes(groups, top.weakest(), hmax, budget) {
+            scored.tiers = true;
+            scored.docs = score_tiers(groups, matched, helpful, &prefixes, &done, top);
+            return scored;
+        }
+    }
+    for b in (0..nblocks).filter(|&b| has_match(b)) {
+        score(b, &mut done, top, &mut scored);
+    }
+    scored
+}
+
+/// What the first pass scored: whole blocks, and whether the rest was documents one by one
+/// from the tiers (how many).
+#[derive(Default, Debug, Clone, Copy)]
+struct Scored {
+    blocks: usize,
+    tiers: bool,
+    docs: usize,
+}
+
+/// The tiers are scored document by document only when their chosen prefixes hold at most
+/// one document of the segment in this many: scoring a document alone costs about as much
+/// as a block of [`SCORE_BLOCK`] does in the vectorized pass.
+const TIER_BUDGET_ONE_IN: usize = 24;
+
+/// Once the bar is known (from the seed blocks), the prefixes of the groups' tiers
+/// ([`Impacts::tier`]) outside of which no document can reach it, when they are few enough
+/// to score one by one (at most `budget` documents together).
+///
+/// A document outside a group's chosen prefix has at most that prefix's
+/// [`below_tier`](Impacts::below_tier) byte there, and at most the group's largest byte
+/// anywhere: summed in the groups' order with the scores' own operations (rounding is
+/// monotonic) and times the largest tie-break `hmax`, that bounds the score of every
+/// document outside all the prefixes. The prefixes are chosen so that this bound is below
+/// the bar: whole tiers, the groups whose tier lowers the bound most first, then each one
+/// cut as short as the others allow.
+fn tier_prefixes(groups: &[Active], bar: f32, hmax: f32, budget: usize) -> Option<Vec<usize>> {
+    let bound = |levels: &[u8]| -> f32 {
+        let mut sum = 0.0f32;
+        for (Active(_, w), &level) in groups.iter().zip(levels) {
+            sum += w * f32::from(level);
+        }
+        sum * hmax
+    };
+    let mut levels: Vec<u8> = groups.iter().map(|Active(i, _)| i.max()).collect();
+    let mut prefixes = vec![0usize; groups.len()];
+    let gain = |g: usize| {
+        let Active(i, w) = &groups[g];
+        w * f32::from(i.max() - i.below_tier(i.tier().len()))
+    };
+    let mut by_gain: Vec<usize> = (0..groups.len()).filter(|&g| gain(g) > 0.0).collect();
+    by_gain.sort_by(|&a, &b| gain(b).total_cmp(&gain(a)));
+    let mut chosen = Vec::new();
+    for g in by_gain {
+        if bound(&levels) < bar {
+            break;
+        }
+        let tier = groups[g].0.tier().len();
+        levels[g] = groups[g].0.below_tier(tier);
+        prefixes[g] = tier;
+        chosen.push(g);
+    }
+    if bound(&levels) >= bar {
+        return None;
+    }
+    for g in chosen {
+        let impacts = &groups[g].0;
+        // The shortest prefix that still keeps the bound below the bar: the bound only
+        // falls as the prefix grows.
+        let (mut short, mut long) = (0, prefixes[g]);
+        while short < long {
+            let mid = (short + long) / 2;
+            levels[g] = impacts.below_tier(mid);
+            if bound(&levels) < bar {
+                long = mid;
+            } else {
+                short = mid + 1;
+            }
+        }
+        prefixes[g] = long;
+        levels[g] = impacts.below_tier(long);
+    }
+    (prefixes.iter().sum::<usize>() <= budget).then_some(prefixes)
+}
+
+/// Scores the matches in the chosen tier prefixes that are not in a block already scored,
+/// one by one, with the same additions in the same order as [`score_block`] (a group a
+/// document lacks adds `+0.0`, which changes nothing), and offers them. Returns how many
+/// were scored.
+fn score_tiers(
+    groups: &[Active],
+    matched: &FixedBitSet,
+    helpful: &Helpfulness,
+    prefixes: &[usize],
+    done: &[bool],
+    top: &mut TopK,
+) -> usize {
+    let mut candidates = FixedBitSet::with_capacity(matched.len());
+    for (Active(impacts, _), &p) in groups.iter().zip(prefixes) {
+        for &d in &impacts.tier()[..p] {
+            candidates.insert(d as usize);
+        }
+    }
+    candidates.intersect_with(matched);
+    let mut weakest = top.weakest();
+    let mut scored = 0;
+    for d in candidates.ones() {
+        if done[d / SCORE_BLOCK] {
+            continue;
+        }
+        let mut sum = 0.0f32;
+        for Active(impacts, w) in groups {
+            sum += w * f32::from(impacts.byte(d as DocId));
+        }
+        let score = sum * helpful.factors[d];
         scored += 1;
+        if score >= weakest {
+            top.offer(score, d as DocId);
+            weakest = top.weakest();
+        }
     }
     scored
 }
@@ -399,6 +525,11 @@ impl TopK {
         }
     }
 
+    /// Whether `k` are kept (so that [`weakest`](Self::weakest) is a real bar).
+    fn is_full(&self) -> bool {
+        self.k > 0 && self.heap.len() >= self.k
+    }
+
     /// The score a document must exceed to be kept (minus infinity until `k` are kept).
     fn weakest(&self) -> Score {
         match self.heap.peek() {
@@ -472,8 +603,8 @@ mod tests {
             .collect()
     }
 
-    /// The candidates, and how many blocks were scored (0 for [`How::Gather`]), computed
-    /// with the widest instruction set or (`vector` false) the baseline one.
+    /// The candidates, and what was scored (nothing for [`How::Gather`]), computed with the
+    /// widest instruction set or (`vector` false) the baseline one.
     fn candidates(
         groups: &[Active],
         matched: &FixedBitSet,
@@ -481,7 +612,7 @@ mod tests {
         k: usize,
         how: How,
         vector: bool,
-    ) -> (Vec<DocId>, usize) {
+    ) -> (Vec<DocId>, Scored) {
         let mut top = TopK::new(k);
         let rank = Rank {
             groups,
@@ -499,12 +630,18 @@ mod tests {
     }
 
     #[test]
-    fn block_max_pruning_keeps_exactly_the_candidates_of_scoring_every_document() {
+    fn block_max_pruning_and_tiers_keep_exactly_the_candidates_of_scoring_every_document() {
         let mut rng = StdRng::seed_from_u64(20261201);
         let mut blocks_scored = (0, 0);
-        for _ in 0..300 {
-            let n = rng.gen_range(1..5_000);
-            let mut groups: Vec<Active> = (0..rng.gen_range(1..5))
+        let mut tiers_used = 0;
+        let runs = 400;
+        for _ in 0..runs {
+            let n = if rng.gen_bool(0.3) {
+                rng.gen_range(5_000..40_000)
+            } else {
+                rng.gen_range(1..5_000)
+            };
+            let mut groups: Vec<Active> = (0..rng.gen_range(1..6))
                 .map(|_| {
                     let impacts = Impacts::from_scores(&random_scores(&mut rng, n));
                     let weight = rng.gen_range(0.1..3.0);
@@ -528,17 +665,23 @@ mod tests {
             let (unpruned, all) = run(How::Blocks(Prune::No), true);
             let (pruned, some) = run(How::Blocks(Prune::Yes), true);
             assert_eq!(unpruned, every, "n={n} k={k}");
-            assert_eq!(pruned, every, "n={n} k={k}");
+            assert_eq!(pruned, every, "n={n} k={k} {some:?}");
             assert_eq!(run(How::Gather, true).0, every, "n={n} k={k}");
-            assert_eq!(run(How::Blocks(Prune::Yes), false).0, every, "n={n} k={k}");
-            assert!(some <= all);
-            blocks_scored.0 += some;
-            blocks_scored.1 += all;
+            let (scalar, scalar_scored) = run(How::Blocks(Prune::Yes), false);
+            assert_eq!(scalar, every, "n={n} k={k} {scalar_scored:?}");
+            assert!(!all.tiers && some.blocks <= all.blocks);
+            blocks_scored.0 += some.blocks;
+            blocks_scored.1 += all.blocks;
+            tiers_used += usize::from(some.tiers);
         }
-        // The test must also see pruning happen, or it says nothing about it.
+        // The test must also see pruning and the tiers at work, or it says nothing of them.
         assert!(
             blocks_scored.0 * 4 < blocks_scored.1 * 3,
             "blocks scored pruned / unpruned: {blocks_scored:?}"
+        );
+        assert!(
+            tiers_used * 5 > runs,
+            "the tiers decided {tiers_used} of {runs} runs"
         );
     }
 }
