@@ -274,23 +274,27 @@ fn blocks(
         }
     }
     let mut scored = Scored::default();
-    let mut score = |b: usize, done: &mut [bool], top: &mut TopK, scored: &mut Scored| {
-        if done[b] {
-            return;
-        }
-        done[b] = true;
-        // Nothing in the block can score above its bound.
-        if bound[b] < top.weakest() {
-            return;
-        }
-        score_block(
-            groups, matched, helpful, prune, b, &mut acc, &mut whole, top,
-        );
-        scored.blocks += 1;
-    };
-    for &b in &seeds {
-        score(b, &mut done, top, &mut scored);
+    // A loop over the blocks in the given order (a macro, not a closure: a closure's body
+    // would be compiled apart from this kernel, without the wider instructions).
+    macro_rules! score_blocks {
+        ($blocks:expr) => {
+            for b in $blocks {
+                if done[b] {
+                    continue;
+                }
+                done[b] = true;
+                // Nothing in the block can score above its bound.
+                if bound[b] < top.weakest() {
+                    continue;
+                }
+                score_block(
+                    groups, matched, helpful, prune, b, &mut acc, &mut whole, top,
+                );
+                scored.blocks += 1;
+            }
+        };
     }
+    score_blocks!(seeds.iter().copied());
     if prune && top.is_full() {
         let hmax = helpful.block_max.iter().copied().fold(0.0, f32::max);
         let budget = matched.len() / TIER_BUDGET_ONE_IN;
@@ -300,9 +304,7 @@ fn blocks(
             return scored;
         }
     }
-    for b in (0..nblocks).filter(|&b| has_match(b)) {
-        score(b, &mut done, top, &mut scored);
-    }
+    score_blocks!((0..nblocks).filter(|&b| has_match(b)));
     scored
 }
 
