@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use super::stats::{CachedStats, CachedWeight};
+use super::stats::{CachedStats, CachedWeight, ScoreList};
 use tantivy::query::{EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
@@ -198,17 +198,11 @@ impl ScoreTree {
     }
 
     /// Fills `row` (one score per candidate, `NaN` where the source does not match) from a
-    /// segment's exact scores: both lists ascend, so one merge walk.
-    fn look_up(all: &[(DocId, Score)], candidates: &[DocId], row: &mut [f32]) {
-        let mut at = 0;
-        for (j, &doc) in candidates.iter().enumerate() {
-            // Galloping would win for a few candidates in a long list; a binary search of
-            // what is left is simple and close.
-            at += all[at..].partition_point(|(d, _)| *d < doc);
-            match all.get(at) {
-                Some(&(d, score)) if d == doc => row[j] = score,
-                Some(_) => {}
-                None => break,
+    /// segment's exact scores.
+    fn look_up(all: &ScoreList, candidates: &[DocId], row: &mut [f32]) {
+        for (&doc, slot) in candidates.iter().zip(row.iter_mut()) {
+            if let Some(score) = all.get(doc) {
+                *slot = score;
             }
         }
     }

@@ -36,8 +36,8 @@ pub(crate) struct StatsCache {
     inner: Mutex<Generation>,
     /// [`EXACT_SCORES_MAX_DOCS`], lowered by tests to cover the other paths.
     exact_max_docs: std::sync::atomic::AtomicU32,
-    /// Whether large segments score dense terms from cached frequencies (turned off by
-    /// tests to cover the seeking path).
+    /// Whether large segments score terms from cached data (a dense term's frequencies, a
+    /// rare term's exact scores; turned off by tests to cover the seeking path).
     term_freqs: std::sync::atomic::AtomicBool,
 }
 
@@ -74,13 +74,62 @@ struct Generation {
 /// scoring, so the source's BM25 score of every document there is computed once per
 /// generation — the same statistics, the same scorer, the same values.
 /// A posting source's matches in one segment, ascending, with their scores (boost 1).
-pub(crate) type SegmentScores = Arc<[(DocId, Score)]>;
+pub(crate) type SegmentScores = Arc<ScoreList>;
+
+/// Documents per block of a [`ScoreList`]'s index.
+const LIST_BLOCK: usize = 32;
+
+/// A source's matches in one segment, ascending, with their scores, and where each block of
+/// [`LIST_BLOCK`] documents starts among them: looking a candidate up reads its block's few
+/// entries, where a binary search of a long list missed the cache at nearly every step.
+pub(crate) struct ScoreList {
+    entries: Vec<(DocId, Score)>,
+    /// One more than the segment's blocks.
+    starts: Vec<u32>,
+}
+
+impl ScoreList {
+    fn new(entries: Vec<(DocId, Score)>, max_doc: u32) -> Self {
+        let blocks = (max_doc as usize).div_ceil(LIST_BLOCK);
+        let mut starts = Vec::with_capacity(blocks + 1);
+        let mut at = 0;
+        for b in 0..=blocks {
+            while at < entries.len() && (entries[at].0 as usize) < b * LIST_BLOCK {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        ScoreList { entries, starts }
+    }
+
+    /// The matches, ascending, with their scores.
+    pub(crate) fn entries(&self) -> &[(DocId, Score)] {
+        &self.entries
+    }
+
+    /// `doc`'s score, `None` when the source does not match it.
+    #[inline]
+    pub(crate) fn get(&self, doc: DocId) -> Option<Score> {
+        let b = doc as usize / LIST_BLOCK;
+        let (&from, &to) = (self.starts.get(b)?, self.starts.get(b + 1)?);
+        let block = self.entries.get(from as usize..to as usize)?;
+        block
+            .binary_search_by_key(&doc, |&(d, _)| d)
+            .ok()
+            .map(|i| block[i].1)
+    }
+
+    fn bytes(&self) -> usize {
+        self.entries.len() * std::mem::size_of::<(DocId, Score)>() + self.starts.len() * 4
+    }
+}
 
 pub(crate) struct CachedWeight {
     pub weight: Arc<dyn Weight>,
     /// A single-term source's term and BM25 weight: the very ones its term query scores with.
     term: Option<(Term, Bm25Weight)>,
-    segments: Mutex<FxHashMap<SegmentId, SegmentScores>>,
+    /// Per segment, the exact scores (`None`: not kept there; see [`Self::segment_scores`]).
+    segments: Mutex<FxHashMap<SegmentId, Option<SegmentScores>>>,
     /// Per large segment, the term's frequency in each document (`None`: not kept there).
     freqs: Mutex<FxHashMap<SegmentId, Option<Arc<[u8]>>>>,
     budget: Arc<AtomicUsize>,
@@ -90,44 +139,77 @@ pub(crate) struct CachedWeight {
 
 impl CachedWeight {
     /// Every document of `seg` the source matches, ascending, with its score (boost 1).
-    /// `None` for a segment above [`EXACT_SCORES_MAX_DOCS`] or once the generation's budget
-    /// has no room for it: the caller seeks instead. (Two searches may compute the same
-    /// segment at once; the second insert wins and both are charged.)
+    ///
+    /// Kept for every source in a segment of at most [`EXACT_SCORES_MAX_DOCS`] documents,
+    /// and in a larger one for a term rarer than one document in [`FREQS_DENSE_ONE_IN`]: its
+    /// list is short and cheap to compute, where seeking it opened its posting list (a term
+    /// dictionary lookup and a block decode) on every query. `None` for the others there (a
+    /// frequent term reads [`segment_freqs`](Self::segment_freqs), a phrase seeks: its list
+    /// could be long, and costly to compute for a query seen once), or once the
+    /// generation's budget has no room: the caller then seeks. (Two searches may compute
+    /// the same segment at once; the second insert wins and both are charged.)
     pub(crate) fn segment_scores(
         &self,
         seg: &SegmentReader,
     ) -> tantivy::Result<Option<SegmentScores>> {
-        if seg.max_doc() > self.max_docs {
-            return Ok(None);
-        }
         if let Some(s) = self.segments.lock().get(&seg.segment_id()) {
-            return Ok(Some(s.clone()));
+            return Ok(s.clone());
         }
+        let expected = if seg.max_doc() <= self.max_docs {
+            seg.max_doc() as usize
+        } else {
+            match self.rare_term_docs(seg)? {
+                Some(docs) => docs,
+                None => {
+                    self.segments.lock().insert(seg.segment_id(), None);
+                    return Ok(None);
+                }
+            }
+        };
         // Scores that could not be kept would be computed again by every query, which costs
         // far more than seeking: without room for the worst case, seek.
-        let worst = seg.max_doc() as usize * std::mem::size_of::<(DocId, Score)>();
+        let worst = expected * std::mem::size_of::<(DocId, Score)>()
+            + (seg.max_doc() as usize / LIST_BLOCK + 2) * 4;
         if self.budget.load(Ordering::Relaxed) < worst {
             return Ok(None);
         }
         let mut scorer = self.weight.scorer(seg, 1.0)?;
-        let mut all = Vec::new();
+        let mut all = Vec::with_capacity(expected.min(1 << 16));
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             all.push((doc, scorer.score()));
             doc = scorer.advance();
         }
-        let bytes = all.len() * std::mem::size_of::<(DocId, Score)>();
+        let all = Arc::new(ScoreList::new(all, seg.max_doc()));
+        let bytes = all.bytes();
         let granted = self
             .budget
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
                 left.checked_sub(bytes)
             })
             .is_ok();
-        let all: SegmentScores = all.into();
         if granted {
-            self.segments.lock().insert(seg.segment_id(), all.clone());
+            self.segments
+                .lock()
+                .insert(seg.segment_id(), Some(all.clone()));
         }
         Ok(Some(all))
+    }
+
+    /// How many documents of a large segment have this source's term, when it is a term
+    /// rarer there than one document in [`FREQS_DENSE_ONE_IN`] (0 when it is absent).
+    fn rare_term_docs(&self, seg: &SegmentReader) -> tantivy::Result<Option<usize>> {
+        let Some((term, _)) = self.term.as_ref().filter(|_| self.use_freqs) else {
+            return Ok(None);
+        };
+        let docs = seg
+            .inverted_index(term.field())?
+            .get_term_info(term)?
+            .map_or(0, |info| info.doc_freq);
+        Ok(
+            (u64::from(docs) * FREQS_DENSE_ONE_IN < u64::from(seg.max_doc()))
+                .then_some(docs as usize),
+        )
     }
 }
 
@@ -220,7 +302,7 @@ impl StatsCache {
         *self.inner.lock() = Generation::default();
     }
 
-    /// Whether large segments score dense terms from cached frequencies from now on.
+    /// Whether large segments score terms from cached data from now on.
     #[cfg(test)]
     pub(crate) fn score_from_term_freqs(&self, on: bool) {
         self.term_freqs.store(on, Ordering::Relaxed);
@@ -398,13 +480,18 @@ mod tests {
         };
         let roomy = cached(1 << 20, EXACT_SCORES_MAX_DOCS);
         let all = roomy.segment_scores(seg).unwrap().unwrap();
-        let docs: Vec<DocId> = all.iter().map(|(d, _)| *d).collect();
+        let docs: Vec<DocId> = all.entries().iter().map(|(d, _)| *d).collect();
         assert_eq!(docs, [0, 2, 4]);
         let mut scorer = weight.scorer(seg, 1.0).unwrap();
-        for &(doc, score) in all.iter() {
+        for &(doc, score) in all.entries() {
             assert_eq!(scorer.seek(doc), doc);
             assert_eq!(scorer.score(), score);
+            assert_eq!(all.get(doc), Some(score));
         }
+        assert_eq!(
+            (all.get(1), all.get(3), all.get(5), all.get(1 << 20)),
+            (None, None, None, None)
+        );
         // Kept: the second call returns the same scores without recomputing them.
         assert!(Arc::ptr_eq(
             &all,
@@ -412,7 +499,7 @@ mod tests {
         ));
         assert_eq!(
             roomy.budget.load(Ordering::Relaxed),
-            (1 << 20) - 3 * std::mem::size_of::<(DocId, Score)>()
+            (1 << 20) - 3 * std::mem::size_of::<(DocId, Score)>() - 2 * 4
         );
         // No room for the segment's worst case, or a segment too large: seek instead.
         assert!(
