@@ -103,6 +103,7 @@ impl ScoreList {
     }
 
     /// The matches, ascending, with their scores.
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[(DocId, Score)] {
         &self.entries
     }
