@@ -946,15 +946,10 @@ impl SearchIndex {
             if wanted == 0 {
                 continue;
             }
-            let helpful = seg
-                .fast_fields()
-                .f64("helpful")
-                .ok()
-                .map(|c| c.first_or_default_col(0.5));
-            // A tie-break: at most ±2.5 %.
+            // A tie-break: at most ±2.5 % (the factors are cached per segment).
+            let helpful = self.inner.docsets.helpfulness(seg)?;
             let tweak = |doc: DocId, score: Score| -> Score {
-                score
-                    * docsets::helpfulness_factor(helpful.as_ref().map_or(0.5, |c| c.get_val(doc)))
+                score * helpful.factors.get(doc as usize).copied().unwrap_or(1.0)
             };
             let seg_ord = ord as u32;
             match (&weights, &plan) {

@@ -153,6 +153,10 @@ pub(crate) struct FacetTable {
 }
 
 enum FacetDocs {
+    /// Every document from the first to the last (`start..end`): a locale or a category of
+    /// a segment `omnikb reindex` wrote, whose documents it adds in that order. Counted
+    /// from the match set alone.
+    Run(std::ops::Range<usize>),
     /// The value's documents, and the chunks of [`CHUNK_WORDS`] words that hold any.
     Bits {
         bits: FixedBitSet,
@@ -244,6 +248,7 @@ impl FacetTable {
             .map(|(v, d)| {
                 v.len()
                     + match d {
+                        FacetDocs::Run(_) => 16,
                         FacetDocs::Bits { bits, chunks } => bitset_bytes(bits) + chunks.len() * 4,
                         FacetDocs::Docs(d) => d.len() * 4,
                     }
@@ -266,6 +271,7 @@ impl FacetTable {
         let first = counts.is_empty();
         for (value, docs) in &self.values {
             let n = match docs {
+                FacetDocs::Run(run) => matched.bits.count_ones(run.clone()),
                 FacetDocs::Bits { bits, chunks } => matched.count(bits, chunks),
                 FacetDocs::Docs(d) => d
                     .iter()
@@ -794,8 +800,15 @@ impl DocSetCache {
             let docs = if info.doc_freq.saturating_mul(DENSE_FACET_ONE_IN) >= max_doc {
                 let mut bits = FixedBitSet::with_capacity(max_doc as usize);
                 insert_postings(&mut block, &mut bits);
-                let chunks = occupied_chunks(&bits);
-                FacetDocs::Bits { bits, chunks }
+                match (bits.minimum(), bits.maximum()) {
+                    (Some(first), Some(last)) if last - first + 1 == info.doc_freq as usize => {
+                        FacetDocs::Run(first..last + 1)
+                    }
+                    _ => {
+                        let chunks = occupied_chunks(&bits);
+                        FacetDocs::Bits { bits, chunks }
+                    }
+                }
             } else {
                 let mut docs = Vec::with_capacity(info.doc_freq as usize);
                 while !block.docs().is_empty() {
@@ -1169,6 +1182,46 @@ mod tests {
             assert_eq!(got, expected, "n={n} ({})", simd::instruction_set());
             let scalar = simd::scalar(CountOne(&m, &value, &chunks));
             assert_eq!(scalar, expected, "n={n}");
+        }
+    }
+
+    /// A facet table counts each value alike whether it keeps a run, a bitset or a list.
+    #[test]
+    fn facet_runs_bitsets_and_lists_count_alike() {
+        let mut rng = StdRng::seed_from_u64(12);
+        for _ in 0..200 {
+            let n = rng.gen_range(1..20_000);
+            let a = rng.gen_range(0..n);
+            let run = a..rng.gen_range(a + 1..=n);
+            let mut bits = FixedBitSet::with_capacity(n);
+            bits.insert_range(run.clone());
+            let density = [0.05, 0.5, 1.0][rng.gen_range(0..3)];
+            let matched = clustered(&mut rng, n, 0..n, density);
+            let table = FacetTable {
+                values: vec![
+                    (
+                        "as a list".into(),
+                        FacetDocs::Docs(run.clone().map(|d| d as DocId).collect()),
+                    ),
+                    ("as a run".into(), FacetDocs::Run(run.clone())),
+                    (
+                        "as bits".into(),
+                        FacetDocs::Bits {
+                            chunks: occupied_chunks(&bits),
+                            bits: bits.clone(),
+                        },
+                    ),
+                ],
+            };
+            let mut counts = Vec::new();
+            table.count(&MatchedChunks::new(&matched), &mut counts);
+            let expected = bits.intersection_count(&matched) as u64;
+            let got: Vec<u64> = counts.iter().map(|(_, c)| *c).collect();
+            if expected == 0 {
+                assert!(got.is_empty());
+            } else {
+                assert_eq!(got, [expected; 3], "n={n} run={run:?}");
+            }
         }
     }
 }

@@ -157,7 +157,7 @@ impl Highlighter {
         // The SIMD searchers compare bytes exactly and the patterns are lower-case. ASCII
         // lower-casing keeps every byte offset, so matches in the copy are matches in `s`.
         let lowered;
-        let hay: &[u8] = if self.case_matters && s.bytes().any(|b| b.is_ascii_uppercase()) {
+        let hay: &[u8] = if self.case_matters && has_ascii_uppercase(s) {
             lowered = s.as_bytes().to_ascii_lowercase();
             &lowered
         } else {
@@ -471,6 +471,14 @@ struct Match {
 /// The byte range of the fragment: starts at a match and holds at most [`FRAGMENT_CHARS`]
 /// characters; among the candidates, the one covering the most distinct terms, then the
 /// most matches, then the earliest.
+/// Whether `s` has an ASCII capital, checked 32 bytes at a time (vectorized; `any` would
+/// stop the compiler from it).
+fn has_ascii_uppercase(s: &str) -> bool {
+    s.as_bytes()
+        .chunks(32)
+        .any(|c| c.iter().fold(false, |any, b| any | b.is_ascii_uppercase()))
+}
+
 fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
     // A fragment opens a little before its first match, so the reader sees what the match
     // is about: after the last sentence break in that lead, else at a word start.
