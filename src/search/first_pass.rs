@@ -300,7 +300,7 @@ fn blocks(
         let budget = matched.len() / TIER_BUDGET_ONE_IN;
         if let Some(prefixes) = tier_prefixes(groups, top.weakest(), hmax, budget) {
             scored.tiers = true;
-            scored.docs = score_tiers(groups, matched, helpful, &prefixes, &done, top);
+            scored.docs = score_tiers(groups, matched, helpful, &prefixes, hmax, &done, top);
             return scored;
         }
     }
@@ -334,13 +334,7 @@ const TIER_BUDGET_ONE_IN: usize = 24;
 /// the bar: whole tiers, the groups whose tier lowers the bound most first, then each one
 /// cut as short as the others allow.
 fn tier_prefixes(groups: &[Active], bar: f32, hmax: f32, budget: usize) -> Option<Vec<usize>> {
-    let bound = |levels: &[u8]| -> f32 {
-        let mut sum = 0.0f32;
-        for (Active(_, w), &level) in groups.iter().zip(levels) {
-            sum += w * f32::from(level);
-        }
-        sum * hmax
-    };
+    let bound = |levels: &[u8]| bound(groups, levels, hmax);
     let mut levels: Vec<u8> = groups.iter().map(|Active(i, _)| i.max()).collect();
     let mut prefixes = vec![0usize; groups.len()];
     let gain = |g: usize| {
@@ -386,14 +380,58 @@ fn tier_prefixes(groups: &[Active], bar: f32, hmax: f32, budget: usize) -> Optio
 /// one by one, with the same additions in the same order as [`score_block`] (a group a
 /// document lacks adds `+0.0`, which changes nothing), and offers them. Returns how many
 /// were scored.
+///
+/// With one group's tier to go through, its documents come best first: once the bound of
+/// a document with the current byte there (the others at their levels, as in
+/// [`tier_prefixes`]) falls below the bar, no later one can enter, and the walk stops.
 fn score_tiers(
     groups: &[Active],
     matched: &FixedBitSet,
     helpful: &Helpfulness,
     prefixes: &[usize],
+    hmax: f32,
     done: &[bool],
     top: &mut TopK,
 ) -> usize {
+    let mut weakest = top.weakest();
+    let mut scored = 0;
+    let mut score = |d: usize, weakest: &mut f32| {
+        let mut sum = 0.0f32;
+        for Active(impacts, w) in groups {
+            sum += w * f32::from(impacts.byte(d as DocId));
+        }
+        let score = sum * helpful.factors[d];
+        scored += 1;
+        if score >= *weakest {
+            top.offer(score, d as DocId);
+            *weakest = top.weakest();
+        }
+    };
+    let mut walking = prefixes.iter().enumerate().filter(|(_, p)| **p > 0);
+    if let (Some((g, &p)), None) = (walking.next(), walking.next()) {
+        let mut levels: Vec<u8> = groups
+            .iter()
+            .zip(prefixes)
+            .map(|(Active(i, _), &p)| i.below_tier(p))
+            .collect();
+        let tier = &groups[g].0.tier()[..p];
+        let mut bound_at = None;
+        for &d in tier {
+            let byte = groups[g].0.byte(d);
+            if bound_at.is_none_or(|(level, _)| level != byte) {
+                levels[g] = byte;
+                bound_at = Some((byte, bound(groups, &levels, hmax)));
+            }
+            if bound_at.is_some_and(|(_, b)| b < weakest) {
+                break;
+            }
+            let d = d as usize;
+            if matched.contains(d) && !done[d / SCORE_BLOCK] {
+                score(d, &mut weakest);
+            }
+        }
+        return scored;
+    }
     let mut candidates = FixedBitSet::with_capacity(matched.len());
     for (Active(impacts, _), &p) in groups.iter().zip(prefixes) {
         for &d in &impacts.tier()[..p] {
@@ -401,24 +439,23 @@ fn score_tiers(
         }
     }
     candidates.intersect_with(matched);
-    let mut weakest = top.weakest();
-    let mut scored = 0;
     for d in candidates.ones() {
-        if done[d / SCORE_BLOCK] {
-            continue;
-        }
-        let mut sum = 0.0f32;
-        for Active(impacts, w) in groups {
-            sum += w * f32::from(impacts.byte(d as DocId));
-        }
-        let score = sum * helpful.factors[d];
-        scored += 1;
-        if score >= weakest {
-            top.offer(score, d as DocId);
-            weakest = top.weakest();
+        if !done[d / SCORE_BLOCK] {
+            score(d, &mut weakest);
         }
     }
     scored
+}
+
+/// The largest score of a document whose byte in each group is at most that group's
+/// level: summed in the groups' order with the scores' own operations (rounding is
+/// monotonic), times the largest tie-break `hmax`.
+fn bound(groups: &[Active], levels: &[u8], hmax: f32) -> f32 {
+    let mut sum = 0.0f32;
+    for (Active(_, w), &level) in groups.iter().zip(levels) {
+        sum += w * f32::from(level);
+    }
+    sum * hmax
 }
 
 /// Scores block `b` and offers its matches that can enter `top`.
