@@ -223,7 +223,8 @@ pub struct Facets {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FacetCount {
-    pub value: String,
+    /// Shared with the segment's facet table (no copy per search).
+    pub value: Arc<str>,
     pub count: u64,
 }
 
@@ -924,7 +925,7 @@ impl SearchIndex {
         };
         t.weights_us += clock.lap();
         let facet_fields = [f.article_type, f.category_path, f.tags, f.locale];
-        let mut facet_counts: [Vec<(String, u64)>; 4] = Default::default();
+        let mut facet_counts: [Vec<(Arc<str>, u64)>; 4] = Default::default();
         let mut total = 0;
         let mut ranked: Vec<(Score, DocAddress)> = Vec::new();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
@@ -966,7 +967,12 @@ impl SearchIndex {
                         )?
                     };
                     t.first_pass_us += clock.lap();
-                    let scores = p.tree.score(&p.root, leaf_weights, seg, &candidates)?;
+                    let phrase_docs = |field: Field, terms: &[(usize, String)]| {
+                        self.inner.docsets.phrase_bits(&searcher, seg, field, terms)
+                    };
+                    let scores =
+                        p.tree
+                            .score(&p.root, leaf_weights, seg, &candidates, &phrase_docs)?;
                     for (doc, score) in candidates.into_iter().zip(scores) {
                         if let Some(score) = score {
                             ranked.push((tweak(doc, score), DocAddress::new(seg_ord, doc)));
@@ -1477,7 +1483,7 @@ fn render_snippet(fragment: &str, ranges: &[std::ops::Range<usize>]) -> String {
 
 // ----- facets -----
 
-type FacetFruit = Vec<Vec<(String, u64)>>;
+type FacetFruit = Vec<Vec<(Arc<str>, u64)>>;
 
 /// Per-field value counts (internal; turned into [`Facets`]).
 pub struct FacetsFruit(FacetFruit);
@@ -1723,7 +1729,9 @@ mod tests {
             assert_eq!(
                 got.facets,
                 Facets::from(FacetsFruit(
-                    want.into_iter().map(|m| m.into_iter().collect()).collect()
+                    want.into_iter()
+                        .map(|m| m.into_iter().map(|(v, n)| (Arc::from(v), n)).collect())
+                        .collect()
                 )),
                 "facets of {:?}",
                 req.q

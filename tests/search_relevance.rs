@@ -488,7 +488,7 @@ fn facets_counts() {
     assert_eq!(res.hits.len(), 1);
     let f = &res.facets;
     let get = |v: &Vec<omnikb::search::FacetCount>, k: &str| {
-        v.iter().find(|c| c.value == k).map(|c| c.count)
+        v.iter().find(|c| &*c.value == k).map(|c| c.count)
     };
     assert_eq!(get(&f.category, "宽带"), Some(3));
     assert_eq!(get(&f.category, "宽带/故障"), Some(1));

@@ -149,7 +149,7 @@ impl Entry {
 
 /// One facet field's values in one segment, with their documents.
 pub(crate) struct FacetTable {
-    values: Vec<(String, FacetDocs)>,
+    values: Vec<(Arc<str>, FacetDocs)>,
 }
 
 enum FacetDocs {
@@ -258,7 +258,7 @@ impl FacetTable {
 
     /// Adds how many documents of `matched` have each value to `counts`, which is sorted by
     /// value (as the table is: term dictionary order), so one segment just appends.
-    pub(crate) fn count(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(String, u64)>) {
+    pub(crate) fn count(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(Arc<str>, u64)>) {
         simd::vectorized_with_popcount(CountValues {
             table: self,
             matched,
@@ -267,7 +267,7 @@ impl FacetTable {
     }
 
     #[inline(always)]
-    fn count_values(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(String, u64)>) {
+    fn count_values(&self, matched: &MatchedChunks<'_>, counts: &mut Vec<(Arc<str>, u64)>) {
         let first = counts.is_empty();
         for (value, docs) in &self.values {
             let n = match docs {
@@ -285,7 +285,7 @@ impl FacetTable {
                 counts.push((value.clone(), n));
                 continue;
             }
-            match counts.binary_search_by(|(v, _)| v.as_str().cmp(value)) {
+            match counts.binary_search_by(|(v, _)| v.as_ref().cmp(value)) {
                 Ok(at) => counts[at].1 += n,
                 Err(at) => counts.insert(at, (value.clone(), n)),
             }
@@ -297,7 +297,7 @@ impl FacetTable {
 struct CountValues<'a, 'm> {
     table: &'a FacetTable,
     matched: &'a MatchedChunks<'m>,
-    counts: &'a mut Vec<(String, u64)>,
+    counts: &'a mut Vec<(Arc<str>, u64)>,
 }
 
 impl pulp::WithSimd for CountValues<'_, '_> {
@@ -817,7 +817,7 @@ impl DocSetCache {
                 }
                 FacetDocs::Docs(docs)
             };
-            values.push((value.to_string(), docs));
+            values.push((Arc::from(value), docs));
         }
         let table = Arc::new(FacetTable { values });
         self.put(key, Entry::Facets(table.clone()));

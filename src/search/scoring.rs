@@ -17,6 +17,8 @@
 
 use std::sync::Arc;
 
+use fixedbitset::FixedBitSet;
+
 use super::stats::{CachedStats, CachedWeight, ScoreList};
 use tantivy::query::{EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -167,25 +169,42 @@ impl ScoreTree {
     }
 
     /// The score of each candidate (ascending doc ids of one segment) under `root`, `None`
-    /// for a candidate the model does not match.
+    /// for a candidate the model does not match. `phrase_docs` gives a phrase's matches in
+    /// the segment (field, positioned terms): only those candidates are sought in its
+    /// positions, most often none.
     pub fn score(
         &self,
         root: &Node,
         weights: &[Arc<CachedWeight>],
         seg: &SegmentReader,
         candidates: &[DocId],
+        phrase_docs: &dyn Fn(Field, &[(usize, String)]) -> tantivy::Result<Arc<FixedBitSet>>,
     ) -> tantivy::Result<Vec<Option<Score>>> {
         let n = candidates.len();
         let mut scores = vec![f32::NAN; weights.len() * n];
         if n == 0 {
             return Ok(Vec::new());
         }
-        for (i, weight) in weights.iter().enumerate() {
+        for (i, (weight, (field, terms))) in weights.iter().zip(&self.postings).enumerate() {
             let row = &mut scores[i * n..(i + 1) * n];
             if let Some(all) = weight.segment_scores(seg)? {
                 Self::look_up(&all, candidates, row);
             } else if let Some(freqs) = weight.segment_freqs(seg)? {
                 weight.score_from_freqs(seg, &freqs, candidates, row)?;
+            } else if terms.len() > 1 {
+                let docs = phrase_docs(*field, terms)?;
+                let (at, some): (Vec<usize>, Vec<DocId>) = candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &d)| docs.contains(d as usize))
+                    .unzip();
+                if !some.is_empty() {
+                    let mut found = vec![f32::NAN; some.len()];
+                    Self::seek(weight.weight.as_ref(), seg, &some, &mut found)?;
+                    for (j, score) in at.into_iter().zip(found) {
+                        row[j] = score;
+                    }
+                }
             } else {
                 Self::seek(weight.weight.as_ref(), seg, candidates, row)?;
             }
