@@ -24,6 +24,10 @@ use tantivy::query::{EnableScoring, PhraseQuery, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SeekDangerResult, SegmentReader, TERMINATED, Term};
 
+/// A phrase's matches in one segment, by field and positioned terms.
+pub(crate) type PhraseDocs<'a> =
+    dyn Fn(Field, &[(usize, String)]) -> tantivy::Result<Arc<FixedBitSet>> + 'a;
+
 /// A term (one entry in `terms`) or a phrase (several, with their positions) in one field.
 pub(crate) struct Leaf {
     pub field: Field,
@@ -178,7 +182,7 @@ impl ScoreTree {
         weights: &[Arc<CachedWeight>],
         seg: &SegmentReader,
         candidates: &[DocId],
-        phrase_docs: &dyn Fn(Field, &[(usize, String)]) -> tantivy::Result<Arc<FixedBitSet>>,
+        phrase_docs: &PhraseDocs<'_>,
     ) -> tantivy::Result<Vec<Option<Score>>> {
         let n = candidates.len();
         let mut scores = vec![f32::NAN; weights.len() * n];
