@@ -23,27 +23,36 @@ pub fn escape_into(out: &mut String, s: &str) {
     const RUN: usize = 32;
     let bytes = s.as_bytes();
     let mut last = 0;
-    for (c, chunk) in bytes.chunks(RUN).enumerate() {
-        if !chunk.iter().fold(false, |any, &b| any | is_special(b)) {
-            continue;
-        }
-        for (j, &b) in chunk.iter().enumerate() {
-            let rep = match b {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
-                _ => continue,
-            };
-            // The five are ASCII, so `i` is a character boundary.
-            let i = c * RUN + j;
-            out.push_str(&s[last..i]);
-            out.push_str(rep);
-            last = i + 1;
+    // Whole runs as arrays, so that the check compiles to a few vector compares.
+    let (runs, rest) = bytes.as_chunks::<RUN>();
+    for (r, run) in runs.iter().enumerate() {
+        // Counting (not `any`, which stops early) is what the compiler vectorizes.
+        if run.iter().filter(|&&b| is_special(b)).count() > 0 {
+            escape_run(out, s, &mut last, r * RUN, run);
         }
     }
+    escape_run(out, s, &mut last, runs.len() * RUN, rest);
     out.push_str(&s[last..]);
+}
+
+/// Escapes the special bytes of `run` (at `start` in `s`), copying what precedes each from
+/// `last` on.
+fn escape_run(out: &mut String, s: &str, last: &mut usize, start: usize, run: &[u8]) {
+    for (j, &b) in run.iter().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        // The five are ASCII, so `i` is a character boundary.
+        let i = start + j;
+        out.push_str(&s[*last..i]);
+        out.push_str(rep);
+        *last = i + 1;
+    }
 }
 
 #[inline(always)]

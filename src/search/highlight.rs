@@ -474,37 +474,53 @@ struct Match {
 /// Whether `s` has an ASCII capital, checked 32 bytes at a time (vectorized; `any` would
 /// stop the compiler from it).
 fn has_ascii_uppercase(s: &str) -> bool {
-    s.as_bytes()
-        .chunks(32)
-        .any(|c| c.iter().fold(false, |any, b| any | b.is_ascii_uppercase()))
+    let (runs, rest) = s.as_bytes().as_chunks::<32>();
+    runs.iter()
+        .any(|r| r.iter().filter(|b| b.is_ascii_uppercase()).count() > 0)
+        || rest.iter().any(u8::is_ascii_uppercase)
 }
 
 fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
-    // A fragment opens a little before its first match, so the reader sees what the match
-    // is about: after the last sentence break in that lead, else at a word start.
-    let open_before = |at: usize| -> usize {
-        let lead = text[..at]
-            .char_indices()
-            .rev()
-            .take(LEAD_CHARS)
-            .last()
-            .map_or(at, |(o, _)| o);
-        let before = &text[lead..at];
-        let after = |(o, ch): (usize, char)| lead + o + ch.len_utf8();
-        let sentence_end =
-            |ch: &char| matches!(ch, '。' | '！' | '？' | '；' | '.' | '!' | '?' | ';' | '\n');
-        if let Some(b) = before.char_indices().rfind(|(_, ch)| sentence_end(ch)) {
-            return after(b);
+    // A text of at most a fragment's length ends every window: the first window then holds
+    // every match, and no later one can beat it (titles and summaries, mostly).
+    match matches.first() {
+        Some(first) if char_count(text) <= FRAGMENT_CHARS => {
+            (open_before(text, first.range.start), text.len())
         }
-        let mid_word = text[..lead]
-            .chars()
-            .next_back()
-            .is_some_and(|ch| ch.is_ascii_alphanumeric());
-        match before.char_indices().find(|(_, ch)| *ch == ' ') {
-            Some(space) if mid_word => after(space),
-            _ => lead,
-        }
-    };
+        _ => scan_windows(text, matches),
+    }
+}
+
+/// Where a fragment whose first match starts at `at` opens: a little before, so the reader
+/// sees what the match is about: after the last sentence break in that lead, else at a
+/// word start.
+fn open_before(text: &str, at: usize) -> usize {
+    let lead = text[..at]
+        .char_indices()
+        .rev()
+        .take(LEAD_CHARS)
+        .last()
+        .map_or(at, |(o, _)| o);
+    let before = &text[lead..at];
+    let after = |(o, ch): (usize, char)| lead + o + ch.len_utf8();
+    let sentence_end =
+        |ch: &char| matches!(ch, '。' | '！' | '？' | '；' | '.' | '!' | '?' | ';' | '\n');
+    if let Some(b) = before.char_indices().rfind(|(_, ch)| sentence_end(ch)) {
+        return after(b);
+    }
+    let mid_word = text[..lead]
+        .chars()
+        .next_back()
+        .is_some_and(|ch| ch.is_ascii_alphanumeric());
+    match before.char_indices().find(|(_, ch)| *ch == ' ') {
+        Some(space) if mid_word => after(space),
+        _ => lead,
+    }
+}
+
+/// The window (opened before a match, [`FRAGMENT_CHARS`] long) with the most distinct
+/// terms, then the most matches; the first such.
+fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
     let end_of = |start: usize| -> usize {
         text[start..]
             .char_indices()
@@ -517,7 +533,7 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
     // as many characters as the start moved, not by counting a whole window again.
     let mut previous: Option<(usize, usize)> = None;
     for (i, m) in matches.iter().enumerate() {
-        let start = open_before(m.range.start);
+        let start = open_before(text, m.range.start);
         let end = match previous {
             Some((p_start, p_end)) if p_start <= start => {
                 let moved = text[p_start..start].chars().count();
@@ -542,6 +558,11 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
         }
     }
     (best.2, best.3)
+}
+
+/// Characters in `s`: its bytes that do not continue a character (vectorized).
+fn char_count(s: &str) -> usize {
+    s.bytes().filter(|&b| (b & 0xC0) != 0x80).count()
 }
 
 /// The index's English stemmer, over one word at a time.
@@ -630,6 +651,40 @@ impl TokenStream for OneTokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The short-text shortcut picks the window the full scan would.
+    #[test]
+    fn a_text_within_one_fragment_gets_the_window_the_scan_picks() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let pieces = [
+            "宽带", "网络", "。", "a", "word ", ". ", " ", "x", "\n", "故障",
+        ];
+        for _ in 0..3_000 {
+            let text: String = (0..rng.gen_range(1..90))
+                .map(|_| pieces[rng.gen_range(0..pieces.len())])
+                .collect();
+            // Matches: some of the character starts, in order, not overlapping.
+            let starts: Vec<usize> = text.char_indices().map(|(o, _)| o).collect();
+            let mut matches = Vec::new();
+            let mut from = 0;
+            for &o in &starts {
+                if o >= from && rng.gen_bool(0.2) {
+                    let len = text[o..].chars().next().map_or(1, char::len_utf8);
+                    matches.push(Match {
+                        range: o..o + len,
+                        term: rng.gen_range(0..3),
+                    });
+                    from = o + len;
+                }
+            }
+            if matches.is_empty() {
+                continue;
+            }
+            let scanned = scan_windows(&text, &matches);
+            assert_eq!(best_window(&text, &matches), scanned, "{text:?}");
+        }
+    }
 
     fn hl(terms: &[&str], text: &str) -> Option<String> {
         Highlighter::new(terms.iter().copied())?.fragment(text)
