@@ -435,6 +435,21 @@ struct Payload {
     cursor: i64,
 }
 
+/// Background merging for a knowledge base: publications arrive a few at a time, each
+/// commit leaves a small segment, and every segment costs each query a fixed amount (its
+/// own match set, facet pass and candidate walk), so small segments are merged once four
+/// of a size have gathered (tantivy's default waits for eight). A segment where a tenth of
+/// the documents were replaced (a burst of re-publications, expiries) is rewritten, so its
+/// posting lists stop walking dead documents. Measured: 1 big segment with 16 % deleted
+/// plus 7 small ones answered at 3,600 req/s where the merged index answers at 8,000+
+/// (docs/performance.md).
+fn merge_policy() -> Box<dyn tantivy::indexer::MergePolicy> {
+    let mut policy = tantivy::indexer::LogMergePolicy::default();
+    policy.set_min_num_segments(4);
+    policy.set_del_docs_ratio_before_merge(0.1);
+    Box::new(policy)
+}
+
 fn read_payload(index: &Index) -> Option<Payload> {
     let metas = index.load_metas().ok()?;
     serde_json::from_str(metas.payload.as_deref()?).ok()
@@ -496,6 +511,7 @@ impl SearchIndex {
             .tokenizers()
             .register(analysis::GRAMS, analysis::gram_analyzer());
         let writer: IndexWriter = index.writer(WRITER_HEAP)?;
+        writer.set_merge_policy(merge_policy());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -516,8 +532,46 @@ impl SearchIndex {
         if payload.is_none() {
             // Stamp a fresh index with its schema version.
             this.commit(0)?;
+        } else {
+            this.merge_as_policy_says();
         }
         Ok(this)
+    }
+
+    /// Starts the merges the merge policy asks for in the segments found at start (tantivy
+    /// looks only after a commit, and a node that opens a fragmented index may not commit
+    /// for a long time), and makes the result searchable when they are done.
+    fn merge_as_policy_says(&self) {
+        let Ok(metas) = self.inner.index.searchable_segment_metas() else {
+            return;
+        };
+        let merges: Vec<_> = {
+            let mut writer = lock(&self.inner.writer);
+            merge_policy()
+                .compute_merge_candidates(&metas)
+                .into_iter()
+                .map(|candidate| writer.merge(&candidate.0))
+                .collect()
+        };
+        if merges.is_empty() {
+            return;
+        }
+        tracing::info!(
+            merges = merges.len(),
+            segments = metas.len(),
+            "search index: merging segments"
+        );
+        let this = self.clone();
+        std::thread::spawn(move || {
+            for merge in merges {
+                if let Err(e) = merge.wait() {
+                    tracing::warn!(error = %e, "search index: a merge failed");
+                }
+            }
+            if let Err(e) = this.reload() {
+                tracing::warn!(error = %e, "search index: reload after merging failed");
+            }
+        });
     }
 
     /// Replaces the documents of these articles (delete by id, then add). Visible after
@@ -575,8 +629,7 @@ impl SearchIndex {
     /// the background merge policy has started are waited for (a segment can be in one merge
     /// at a time); failures are logged only (merging changes no search result).
     pub fn merge_segments(&self) -> Result<(), SearchError> {
-        lock(&self.inner.writer)
-            .set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
+        lock(&self.inner.writer).set_merge_policy(merge_policy());
         for _ in 0..600 {
             let ids = self.inner.index.searchable_segment_ids()?;
             if ids.len() <= 1 {
@@ -1617,6 +1670,8 @@ mod tests {
 
     fn index(n: usize, per_segment: usize) -> SearchIndex {
         let ix = SearchIndex::in_memory().unwrap();
+        // These tests are about several segments: no background merge may fold them.
+        lock(&ix.inner.writer).set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let docs = corpus(n);
         // Several commits make several segments; the re-upserts and deletes leave deleted
         // documents in them.
@@ -1816,6 +1871,49 @@ mod tests {
         // And with every segment scored by seeking.
         ix.inner.stats.score_from_term_freqs(false);
         check_against_reference(&ix, false);
+    }
+
+    /// Publications commit a segment each; four small ones are merged in the background
+    /// (tantivy's default policy would wait for eight), and a segment with a tenth of its
+    /// documents replaced is rewritten.
+    #[test]
+    fn small_segments_are_merged_in_the_background() {
+        let ix = SearchIndex::in_memory().unwrap();
+        let docs = corpus(400);
+        // One document per commit: one segment each (a larger batch may be split between
+        // indexing threads, and eight segments would be merged by any policy).
+        for (i, doc) in docs[..5].iter().enumerate() {
+            ix.upsert(std::slice::from_ref(doc)).unwrap();
+            ix.commit(i as i64 + 1).unwrap();
+        }
+        let live = |ix: &SearchIndex| {
+            let segments = ix.inner.index.searchable_segment_metas().unwrap();
+            let deleted: u32 = segments.iter().map(|s| s.num_deleted_docs()).sum();
+            (segments.len(), deleted)
+        };
+        let settle = |ix: &SearchIndex, want: &dyn Fn((usize, u32)) -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !want(live(ix)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            live(ix)
+        };
+        let (segments, _) = settle(&ix, &|(n, _)| n < 5);
+        assert!(segments < 5, "five commits left {segments} segments");
+        // Everything in one segment, then 15 % of it replaced.
+        ix.upsert(&docs[5..]).unwrap();
+        ix.commit(6).unwrap();
+        ix.merge_segments().unwrap();
+        assert_eq!(live(&ix), (1, 0));
+        ix.upsert(&docs[..60]).unwrap();
+        ix.commit(10).unwrap();
+        let (_, deleted) = settle(&ix, &|(_, d)| d == 0);
+        assert_eq!(
+            deleted, 0,
+            "the segment with 15 % deleted documents was rewritten"
+        );
+        ix.reload().unwrap();
+        assert_eq!(ix.num_docs(), 400);
     }
 
     /// A small one: every match is re-scored, so the order is exactly the model's.

@@ -11,6 +11,10 @@
   var csrf = document.querySelector('meta[name=csrf-token]').content;
   var facetsBox = document.getElementById('agent-facets');
   var hits = [], facets = {}, active = -1, current = null, timer = null, seq = 0;
+  // Search analytics: the panel searches on every pause in typing, but only a settled
+  // search is recorded (submitted, idle for SETTLE_MS, or about to have a hit opened), once
+  // per query and filters. `recorded` is the last recorded {key, id}.
+  var SETTLE_MS = 1200, settleTimer = null, recorded = { key: null, id: null };
   // Facet filters: clicking a count narrows the search; clicking it again clears it.
   var filters = { type: null, category: null, locale: null };
 
@@ -34,7 +38,7 @@
         b.textContent = f.value + ' (' + f.count + ')';
         b.addEventListener('click', function () {
           filters[group] = filters[group] === f.value ? null : f.value;
-          search(); q.focus();
+          search(true); q.focus();
         });
         row.appendChild(b);
       });
@@ -62,27 +66,60 @@
       var t = document.createElement('strong'); t.textContent = h.title; li.appendChild(t);
       if (h.internal) { var b = document.createElement('span'); b.className = 'badge internal'; b.textContent = i18n.internal; li.appendChild(b); }
       var s = document.createElement('span'); s.className = 'sum'; s.textContent = (h.category || '') + ' · ' + h.summary; li.appendChild(s);
-      li.addEventListener('click', function () { active = i; open(h.id); render(); });
+      li.addEventListener('click', function () { active = i; openHit(h.id); render(); });
       list.appendChild(li);
     });
     q.setAttribute('aria-expanded', hits.length ? 'true' : 'false');
     if (active >= 0) q.setAttribute('aria-activedescendant', 'hit-' + active); else q.removeAttribute('aria-activedescendant');
   }
 
-  function search() {
-    var text = q.value.trim(), mine = ++seq;
-    if (!text) { hits = []; facets = {}; active = -1; render(); renderFacets(); return; }
-    var url = '/agent/search?q=' + encodeURIComponent(text);
+  function searchUrl() {
+    var url = '/agent/search?q=' + encodeURIComponent(q.value.trim());
     Object.keys(filters).forEach(function (k) { if (filters[k]) url += '&' + k + '=' + encodeURIComponent(filters[k]); });
+    return url;
+  }
+
+  // Calls back with the analytics id of the current query, recording it first if needed.
+  function recordSearch(cb) {
+    var key = searchUrl();
+    if (!q.value.trim()) return;
+    if (recorded.key === key) { if (cb) cb(recorded.id); return; }
+    fetch(key + '&record=1', { credentials: 'same-origin' })
+      .then(function (r) { return r.json(); })
+      .then(function (d) { if (d.search_id != null) { recorded = { key: key, id: d.search_id }; if (cb) cb(d.search_id); } })
+      .catch(function () {});
+  }
+
+  function reportClick(articleId) {
+    recordSearch(function (searchId) {
+      fetch('/api/v1/search/clicks', {
+        method: 'POST', credentials: 'same-origin', keepalive: true,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ search_id: searchId, article_id: articleId })
+      }).catch(function () {});
+    });
+  }
+
+  function search(record) {
+    var text = q.value.trim(), mine = ++seq;
+    clearTimeout(settleTimer);
+    if (!text) { hits = []; facets = {}; active = -1; render(); renderFacets(); return; }
+    var key = searchUrl(), url = key;
+    if (record && recorded.key !== key) url += '&record=1';
+    else if (!record) settleTimer = setTimeout(function () { recordSearch(null); }, SETTLE_MS);
     fetch(url, { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
       .then(function (d) {
+        if (d.search_id != null) recorded = { key: key, id: d.search_id };
         if (mine !== seq) return;
         hits = d.hits || []; facets = d.facets || {}; active = hits.length ? 0 : -1;
         render(); renderFacets();
       })
       .catch(function () {});
   }
+
+  // A hit opened from the results: the article, and a click for the search analytics.
+  function openHit(id) { open(id); reportClick(id); }
 
   function open(id) {
     fetch('/agent/article/' + encodeURIComponent(id), { credentials: 'same-origin' })
@@ -96,14 +133,14 @@
       });
   }
 
-  q.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(search, 150); });
+  q.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(function () { search(false); }, 150); });
   q.addEventListener('keydown', function (e) {
     if (e.key === 'ArrowDown') { e.preventDefault(); if (hits.length) { active = (active + 1) % hits.length; render(); } }
     else if (e.key === 'ArrowUp') { e.preventDefault(); if (hits.length) { active = (active - 1 + hits.length) % hits.length; render(); } }
-    else if (e.key === 'Enter') { e.preventDefault(); if (active >= 0 && hits[active]) open(hits[active].id); }
-    else if (e.key === 'Escape') { q.value = ''; hits = []; facets = {}; active = -1; clearFilters(); render(); renderFacets(); }
+    else if (e.key === 'Enter') { e.preventDefault(); if (active >= 0 && hits[active]) openHit(hits[active].id); }
+    else if (e.key === 'Escape') { clearTimeout(settleTimer); q.value = ''; hits = []; facets = {}; active = -1; clearFilters(); render(); renderFacets(); }
   });
-  document.getElementById('agent-form').addEventListener('submit', function (e) { e.preventDefault(); search(); });
+  document.getElementById('agent-form').addEventListener('submit', function (e) { e.preventDefault(); search(true); });
   document.addEventListener('keydown', function (e) {
     if (e.key === '/' && document.activeElement !== q && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) { e.preventDefault(); q.focus(); q.select(); }
   });
@@ -140,5 +177,5 @@
     es.addEventListener('article.published', onPublish);
     es.addEventListener('article.rerendered', onPublish);
   }
-  if (q.value) search();
+  if (q.value) search(true);
 })();

@@ -573,6 +573,23 @@ async fn admin_keys_review_due_and_translation_status() {
         .status(),
         200
     );
+    // A verified key is remembered (argon2 once), but only the exact key: the same prefix
+    // with another secret is still refused.
+    let mut forged = bot_key.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'a' { 'b' } else { 'a' });
+    assert_eq!(
+        call(
+            reqwest::Method::GET,
+            "/api/v1/articles/broadband-no-internet?locale=zh-CN",
+            &forged,
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
     let listed: Value = call(reqwest::Method::GET, "/api/v1/apikeys", &full, None)
         .await
         .unwrap()

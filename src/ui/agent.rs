@@ -26,6 +26,9 @@ pub async fn page(ctx: Ctx) -> Response {
 struct SearchResult {
     hits: Vec<Hit>,
     facets: Facets,
+    /// Set when the search was recorded for analytics (`record=1`); the panel sends it
+    /// back with `POST /api/v1/search/clicks` when the agent opens a hit.
+    search_id: Option<i64>,
 }
 
 fn json_private<T: Serialize>(ctx: &Ctx, status: StatusCode, body: T) -> Response {
@@ -34,8 +37,12 @@ fn json_private<T: Serialize>(ctx: &Ctx, status: StatusCode, body: T) -> Respons
     res
 }
 
-/// `GET /agent/search?q=&locale=&type=&category=`: hits for the panel (internal content
-/// included) and the facet counts of the search, for the panel's filters.
+/// `GET /agent/search?q=&locale=&type=&category=&record=1`: hits for the panel (internal
+/// content included) and the facet counts of the search, for the panel's filters.
+///
+/// The panel searches on every pause in typing, so most of its searches are prefixes of
+/// what the agent means; only searches it marks `record=1` (submitted, settled for a
+/// moment, or about to have a hit opened) go to the search analytics.
 pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
     if ctx.viewer.is_none() {
         return json_private(
@@ -50,8 +57,33 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
         article_type: ctx.query("type"),
         category: ctx.query("category"),
     };
+    let started = std::time::Instant::now();
     let (hits, facets) = search_faceted(&state.kb, q, &filter, true, 20);
-    json_private(&ctx, StatusCode::OK, SearchResult { hits, facets })
+    let search_id = (ctx.query("record") == Some("1") && !q.trim().is_empty()).then(|| {
+        let id = state.search_log.next_id();
+        state.search_log.record(crate::store::SearchRecord {
+            id,
+            at: state.kb.now(),
+            q: q.trim().to_string(),
+            locale: filter.locale.map(str::to_string),
+            channel: Some("agent".into()),
+            scope: "internal",
+            filters: serde_json::json!({"type": filter.article_type, "category": filter.category})
+                .to_string(),
+            hits: i64::try_from(hits.len()).unwrap_or(i64::MAX),
+            latency_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+        });
+        id
+    });
+    json_private(
+        &ctx,
+        StatusCode::OK,
+        SearchResult {
+            hits,
+            facets,
+            search_id,
+        },
+    )
 }
 
 #[derive(Serialize)]

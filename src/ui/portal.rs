@@ -63,6 +63,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
 
 pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
     let q = ctx.query("q").unwrap_or_default().to_string();
+    let mut search_id = None;
     let hits = if q.trim().is_empty() {
         vec![]
     } else {
@@ -70,8 +71,10 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
         let hits = search_titles(&state.kb, &q, Some(portal_locale(&ctx)), false, 50).await;
         // A submitted portal search is what customers looked for: it goes to the editors'
         // analytics (top and zero-result queries) like an API search, off the request path.
+        let id = state.search_log.next_id();
+        search_id = Some(id);
         state.search_log.record(crate::store::SearchRecord {
-            id: state.search_log.next_id(),
+            id,
             at: state.kb.now(),
             q: q.trim().to_string(),
             locale: Some(portal_locale(&ctx).to_string()),
@@ -86,6 +89,8 @@ pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
     let mut c = tera::Context::new();
     c.insert("q", &q);
     c.insert("hits", &hits);
+    // portal.js reports which hit was opened (click-through) with this id.
+    c.insert("search_id", &search_id);
     ctx.render(StatusCode::OK, "ui/portal_search.html", c)
 }
 

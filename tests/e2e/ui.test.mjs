@@ -304,6 +304,39 @@ test('studio → review → publish → agent → portal', async () => {
   for (const s of [author, reviewer, publisher, agent, anon, phone]) await s.ctx.close();
 });
 
+test('search analytics: settled agent searches, portal searches and their clicks', async () => {
+  const agent = await session('agent');
+  await agent.page.goto(`${base}/agent`);
+  await agent.page.click('#agent-q');
+  // Typed one character at a time, each starting a search-as-you-type request: only the
+  // settled query may reach the analytics, not its prefixes.
+  await agent.page.keyboard.type('宽带无法上网', { delay: 60 });
+  await agent.page.waitForSelector('#agent-results li[aria-selected=true]');
+  const opened = agent.page.waitForResponse((r) => r.url().endsWith('/api/v1/search/clicks'));
+  await agent.page.keyboard.press('Enter');
+  assert.equal((await opened).status(), 204);
+  await agent.page.waitForSelector('#agent-view:not([hidden])');
+
+  const anon = await session(null);
+  await anon.page.goto(`${base}/search?q=${encodeURIComponent('宽带 光猫')}`);
+  const link = anon.page.locator('ol.hits[data-search-id] a[data-article-id]').first();
+  const clicked = anon.page.waitForResponse((r) => r.url().endsWith('/api/v1/search/clicks'));
+  await Promise.all([anon.page.waitForEvent('load'), link.click()]);
+  assert.equal((await clicked).status(), 204);
+
+  const admin = await session('admin');
+  const res = await admin.page.request.get(`${base}/api/v1/analytics/searches?limit=200`);
+  assert.equal(res.status(), 200);
+  const a = await res.json();
+  const top = Object.fromEntries(a.top_queries.map((t) => [t.q, t]));
+  assert.ok(top['宽带无法上网'], 'the agent query is recorded: ' + JSON.stringify(a.top_queries));
+  assert.equal(top['宽带无法上网'].searches, 1, 'recorded once');
+  assert.equal(top['宽带无法上网'].clicks, 1, 'the opened hit counts as a click');
+  for (const prefix of ['宽', '宽带', '宽带无', '宽带无法']) assert.ok(!top[prefix], `prefix ${prefix} is not recorded`);
+  assert.equal(top['宽带 光猫']?.clicks, 1, 'the portal click is recorded');
+  for (const s of [agent, anon, admin]) await s.ctx.close();
+});
+
 test('admin: the webhook delivery log shows the workflow events', async () => {
   assert.ok(hookPage, 'the webhook was created');
   const admin = await session('admin');
