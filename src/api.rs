@@ -13,6 +13,7 @@ mod json;
 pub mod openapi;
 mod schemas;
 pub mod search;
+mod search_json;
 pub mod session;
 mod snippets;
 mod webhooks;

@@ -71,7 +71,7 @@ pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     axum_extra_query: axum::extract::RawQuery,
-) -> AppResult<ApiJson<SearchResult>> {
+) -> AppResult<super::search_json::SearchJson> {
     // `tag` may repeat, which serde_urlencoded's struct form does not collect: parse by hand.
     let raw = axum_extra_query.0.unwrap_or_default();
     let pairs: Vec<(String, String)> =
@@ -146,7 +146,7 @@ pub async fn search(
         hits: i64::try_from(response.total).unwrap_or(i64::MAX),
         latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
     });
-    Ok(ApiJson(SearchResult {
+    Ok(super::search_json::SearchJson(SearchResult {
         search_id,
         response,
     }))
