@@ -418,6 +418,9 @@ struct Inner {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     cursor: AtomicI64,
+    /// Whether commits start the merges [`merge_policy`] asks for (off during a bulk load,
+    /// which [`SearchIndex::merge_segments`] ends with one merge).
+    merging: std::sync::atomic::AtomicBool,
     docsets: docsets::DocSetCache,
     stats: stats::StatsCache,
     stored: stored::StoredCache,
@@ -511,7 +514,10 @@ impl SearchIndex {
             .tokenizers()
             .register(analysis::GRAMS, analysis::gram_analyzer());
         let writer: IndexWriter = index.writer(WRITER_HEAP)?;
-        writer.set_merge_policy(merge_policy());
+        // Merges are started here, not by tantivy after each commit: the reader reloads
+        // only when told (so per-segment caches can be dropped with their segments), and a
+        // merge tantivy started would stay unsearchable until the next commit.
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -524,6 +530,7 @@ impl SearchIndex {
                 writer: Mutex::new(writer),
                 fields,
                 cursor: AtomicI64::new(payload.as_ref().map_or(0, |p| p.cursor)),
+                merging: std::sync::atomic::AtomicBool::new(true),
                 docsets: docsets::DocSetCache::default(),
                 stats: stats::StatsCache::default(),
                 stored: stored::StoredCache::default(),
@@ -538,9 +545,9 @@ impl SearchIndex {
         Ok(this)
     }
 
-    /// Starts the merges the merge policy asks for in the segments found at start (tantivy
-    /// looks only after a commit, and a node that opens a fragmented index may not commit
-    /// for a long time), and makes the result searchable when they are done.
+    /// Starts the merges [`merge_policy`] asks for (after a commit, and for the segments
+    /// found at start: a node that opens a fragmented index may not commit for a long
+    /// time), and makes their result searchable when they are done.
     fn merge_as_policy_says(&self) {
         let Ok(metas) = self.inner.index.searchable_segment_metas() else {
             return;
@@ -565,7 +572,9 @@ impl SearchIndex {
         std::thread::spawn(move || {
             for merge in merges {
                 if let Err(e) = merge.wait() {
-                    tracing::warn!(error = %e, "search index: a merge failed");
+                    // Most often a segment already in a merge started by an earlier commit:
+                    // the next commit tries again.
+                    tracing::debug!(error = %e, "search index: a merge did not run");
                 }
             }
             if let Err(e) = this.reload() {
@@ -599,9 +608,8 @@ impl SearchIndex {
     /// bulk load it would merge the same documents several times over on the cores the
     /// analysis needs, where the final merge writes each of them once.
     pub fn clear(&self) -> Result<(), SearchError> {
-        let writer = lock(&self.inner.writer);
-        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-        writer.delete_all_documents()?;
+        self.inner.merging.store(false, Ordering::SeqCst);
+        lock(&self.inner.writer).delete_all_documents()?;
         Ok(())
     }
 
@@ -620,7 +628,11 @@ impl SearchIndex {
             prepared.commit()?;
         }
         self.inner.cursor.store(cursor, Ordering::SeqCst);
-        self.reload()
+        self.reload()?;
+        if self.inner.merging.load(Ordering::SeqCst) {
+            self.merge_as_policy_says();
+        }
+        Ok(())
     }
 
     /// Merges every committed segment into one and waits for it (blocking), then reloads the
@@ -629,7 +641,7 @@ impl SearchIndex {
     /// the background merge policy has started are waited for (a segment can be in one merge
     /// at a time); failures are logged only (merging changes no search result).
     pub fn merge_segments(&self) -> Result<(), SearchError> {
-        lock(&self.inner.writer).set_merge_policy(merge_policy());
+        self.inner.merging.store(true, Ordering::SeqCst);
         for _ in 0..600 {
             let ids = self.inner.index.searchable_segment_ids()?;
             if ids.len() <= 1 {
@@ -1671,7 +1683,7 @@ mod tests {
     fn index(n: usize, per_segment: usize) -> SearchIndex {
         let ix = SearchIndex::in_memory().unwrap();
         // These tests are about several segments: no background merge may fold them.
-        lock(&ix.inner.writer).set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        ix.inner.merging.store(false, Ordering::SeqCst);
         let docs = corpus(n);
         // Several commits make several segments; the re-upserts and deletes leave deleted
         // documents in them.
@@ -1900,6 +1912,17 @@ mod tests {
         };
         let (segments, _) = settle(&ix, &|(n, _)| n < 5);
         assert!(segments < 5, "five commits left {segments} segments");
+        // The merged segment becomes searchable without another commit.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while ix.segment_count() >= 5 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            ix.segment_count() < 5,
+            "the reader still sees {}",
+            ix.segment_count()
+        );
+        assert_eq!(ix.num_docs(), 5);
         // Everything in one segment, then 15 % of it replaced.
         ix.upsert(&docs[5..]).unwrap();
         ix.commit(6).unwrap();
