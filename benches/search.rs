@@ -327,7 +327,7 @@ fn main() {
             ix.segment_count()
         );
     } else {
-        ix.clear().expect("clear");
+        let bulk = ix.clear().expect("clear");
         let mut docs = gen_docs(n);
         // In the order `omnikb reindex` adds them: by locale, then category.
         docs.sort_by(|a, b| {
@@ -341,6 +341,7 @@ fn main() {
         let took = start.elapsed();
         let segments = ix.segment_count();
         ix.merge_segments().expect("merge");
+        drop(bulk);
         let merged = start.elapsed();
         println!(
             "index build: {n} docs in {:.1} s = {:.0} docs/s ({segments} segments); merged into {} in {:.1} s more",

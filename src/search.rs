@@ -426,6 +426,16 @@ struct Inner {
     stored: stored::StoredCache,
 }
 
+/// A bulk load in progress ([`SearchIndex::clear`]): commits start no merges until it ends.
+#[must_use = "merging resumes when the bulk load is dropped"]
+pub struct BulkLoad(SearchIndex);
+
+impl Drop for BulkLoad {
+    fn drop(&mut self) {
+        self.0.inner.merging.store(true, Ordering::SeqCst);
+    }
+}
+
 /// A clonable handle on one index: one reader (reloaded after each commit), one writer.
 #[derive(Clone)]
 pub struct SearchIndex {
@@ -604,13 +614,15 @@ impl SearchIndex {
 
     /// Deletes every document (before a full reindex). Visible after `commit`.
     ///
-    /// Background merging stops until [`merge_segments`](Self::merge_segments): during a
-    /// bulk load it would merge the same documents several times over on the cores the
-    /// analysis needs, where the final merge writes each of them once.
-    pub fn clear(&self) -> Result<(), SearchError> {
+    /// Merging stops while the returned [`BulkLoad`] lives (until
+    /// [`merge_segments`](Self::merge_segments) or the load is dropped, also on an error):
+    /// during a bulk load it would merge the same documents several times over on the cores
+    /// the analysis needs, where the final merge writes each of them once.
+    pub fn clear(&self) -> Result<BulkLoad, SearchError> {
         self.inner.merging.store(false, Ordering::SeqCst);
+        let load = BulkLoad(self.clone());
         lock(&self.inner.writer).delete_all_documents()?;
-        Ok(())
+        Ok(load)
     }
 
     /// Commits pending changes, recording `cursor` (the last applied event seq) in the commit
@@ -1937,6 +1949,9 @@ mod tests {
         );
         ix.reload().unwrap();
         assert_eq!(ix.num_docs(), 400);
+        // A bulk load that ends without its final merge (an error) leaves merging on.
+        drop(ix.clear().unwrap());
+        assert!(ix.inner.merging.load(Ordering::SeqCst));
     }
 
     /// A small one: every match is re-scored, so the order is exactly the model's.

@@ -3,6 +3,26 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// How many bytes from the start of `bytes` are not `special`: the run a text scanner can
+/// copy whole (HTML and JSON escaping, the highlighter's capital check). Whole 32-byte
+/// blocks are checked with a counting test, which the compiler vectorizes (an early-exit
+/// search stays a byte-at-a-time loop), then the block that has one is searched.
+#[inline(always)]
+pub fn clean_prefix(bytes: &[u8], special: impl Fn(u8) -> bool) -> usize {
+    let (blocks, _) = bytes.as_chunks::<32>();
+    let mut at = 0;
+    for block in blocks {
+        if block.iter().filter(|&&b| special(b)).count() > 0 {
+            break;
+        }
+        at += 32;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|&b| special(b))
+        .unwrap_or(bytes.len() - at)
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

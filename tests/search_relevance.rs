@@ -581,7 +581,7 @@ fn upsert_delete_clear() {
     ix.delete(docs[0].id).unwrap();
     ix.commit(3).unwrap();
     assert_eq!(ix.num_docs(), 63);
-    ix.clear().unwrap();
+    drop(ix.clear().unwrap());
     ix.commit(4).unwrap();
     assert_eq!(ix.num_docs(), 0);
     assert_eq!(ix.cursor(), 4);

@@ -118,7 +118,7 @@ impl FromRequestParts<AppState> for Caller {
         // customer message must not pay each time: a key verified in the last minutes is
         // recognised by a SHA-256 fingerprint of what was presented. The row above is still
         // read on every request, so revoking a key takes effect at once.
-        let fingerprint = key_fingerprint(key);
+        let fingerprint = crate::util::sha256_hex(key.as_bytes());
         if !state.verified_keys.fresh(&fingerprint, stored.id) {
             // Keep argon2 off the async runtime.
             let hash = stored.key_hash.clone();
@@ -154,12 +154,6 @@ impl FromRequestParts<AppState> for Caller {
             user,
         })
     }
-}
-
-fn key_fingerprint(key: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A session cookie, if present and valid. A state-changing request made with a cookie

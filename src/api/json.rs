@@ -26,26 +26,3 @@ where
         }
     }
 }
-
-/// A JSON response written into a buffer sized for a page of search hits up front (axum's
-/// `Json` starts at 128 bytes and grows, copying the body several times over for a 10 KB
-/// search response).
-impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
-    fn into_response(self) -> axum::response::Response {
-        const START: usize = 16 * 1024;
-        let mut body = Vec::with_capacity(START);
-        match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => (
-                [(
-                    axum::http::header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
-            Err(e) => {
-                AppError::Internal(format!("cannot write the JSON response: {e}")).into_response()
-            }
-        }
-    }
-}

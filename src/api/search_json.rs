@@ -3,9 +3,8 @@
 //!
 //! A search response is mostly highlight text (Chinese, several KB per page of hits), and
 //! `serde_json` looks at a string one byte at a time to find what needs escaping; under
-//! load that was 5 % of the server's CPU (docs/performance.md). Here a string is checked
-//! 32 bytes at a time (the compiler vectorizes the check), and runs that need no escaping
-//! are copied whole.
+//! load that was 5 % of the server's CPU (docs/performance.md). Here runs that need no
+//! escaping are found 32 bytes at a time ([`crate::util::clean_prefix`]) and copied whole.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -140,7 +139,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let mut start = 0;
     while start < bytes.len() {
-        let clean = clean_prefix(&bytes[start..]);
+        let clean = crate::util::clean_prefix(&bytes[start..], needs_escape);
         out.extend_from_slice(&bytes[start..start + clean]);
         start += clean;
         let Some(&b) = bytes.get(start) else { break };
@@ -148,23 +147,6 @@ fn string(out: &mut Vec<u8>, s: &str) {
         start += 1;
     }
     out.push(b'"');
-}
-
-/// How many bytes from the start need no escaping. Whole 32-byte blocks are checked with
-/// a counting test the compiler vectorizes (an early-exit search stays scalar).
-fn clean_prefix(bytes: &[u8]) -> usize {
-    let (blocks, _) = bytes.as_chunks::<32>();
-    let mut at = 0;
-    for block in blocks {
-        if block.iter().filter(|&&b| needs_escape(b)).count() > 0 {
-            break;
-        }
-        at += 32;
-    }
-    at + bytes[at..]
-        .iter()
-        .position(|&b| needs_escape(b))
-        .unwrap_or(bytes.len() - at)
 }
 
 fn escape(out: &mut Vec<u8>, b: u8) {

@@ -17,41 +17,26 @@ use super::{RenderInput, RenderWarning};
 
 /// Appends `s` to `out` with `& < > " '` escaped (safe in text and quoted attributes).
 ///
-/// Text is checked 32 bytes at a time (a check the compiler vectorizes) and copied in runs:
-/// search highlights and rendered bodies are mostly text without any of the five.
+/// Runs without any of the five are found 32 bytes at a time ([`crate::util::clean_prefix`])
+/// and copied whole: search highlights and rendered bodies are mostly such text.
 pub fn escape_into(out: &mut String, s: &str) {
-    const RUN: usize = 32;
     let bytes = s.as_bytes();
-    let mut last = 0;
-    // Whole runs as arrays, so that the check compiles to a few vector compares.
-    let (runs, rest) = bytes.as_chunks::<RUN>();
-    for (r, run) in runs.iter().enumerate() {
-        // Counting (not `any`, which stops early) is what the compiler vectorizes.
-        if run.iter().filter(|&&b| is_special(b)).count() > 0 {
-            escape_run(out, s, &mut last, r * RUN, run);
-        }
-    }
-    escape_run(out, s, &mut last, runs.len() * RUN, rest);
-    out.push_str(&s[last..]);
-}
-
-/// Escapes the special bytes of `run` (at `start` in `s`), copying what precedes each from
-/// `last` on.
-fn escape_run(out: &mut String, s: &str, last: &mut usize, start: usize, run: &[u8]) {
-    for (j, &b) in run.iter().enumerate() {
-        let rep = match b {
+    let mut at = 0;
+    while at < bytes.len() {
+        let clean = crate::util::clean_prefix(&bytes[at..], is_special);
+        // The five are ASCII, so the run ends on a character boundary.
+        out.push_str(&s[at..at + clean]);
+        at += clean;
+        let Some(&b) = bytes.get(at) else { break };
+        out.push_str(match b {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        // The five are ASCII, so `i` is a character boundary.
-        let i = start + j;
-        out.push_str(&s[*last..i]);
-        out.push_str(rep);
-        *last = i + 1;
+            // The run stops only at one of the five.
+            _ => "&#39;",
+        });
+        at += 1;
     }
 }
 

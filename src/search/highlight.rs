@@ -468,18 +468,14 @@ struct Match {
     term: usize,
 }
 
+/// Whether `s` has an ASCII capital (checked 32 bytes at a time).
+fn has_ascii_uppercase(s: &str) -> bool {
+    crate::util::clean_prefix(s.as_bytes(), |b| b.is_ascii_uppercase()) < s.len()
+}
+
 /// The byte range of the fragment: starts at a match and holds at most [`FRAGMENT_CHARS`]
 /// characters; among the candidates, the one covering the most distinct terms, then the
 /// most matches, then the earliest.
-/// Whether `s` has an ASCII capital, checked 32 bytes at a time (vectorized; `any` would
-/// stop the compiler from it).
-fn has_ascii_uppercase(s: &str) -> bool {
-    let (runs, rest) = s.as_bytes().as_chunks::<32>();
-    runs.iter()
-        .any(|r| r.iter().filter(|b| b.is_ascii_uppercase()).count() > 0)
-        || rest.iter().any(u8::is_ascii_uppercase)
-}
-
 fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
     // A text of at most a fragment's length ends every window: the first window then holds
     // every match, and no later one can beat it (titles and summaries, mostly).

@@ -232,7 +232,8 @@ impl Kb {
         let total = list.len() as u64;
         let votes = self.store.all_feedback_counts().await?;
         let idx = index.clone();
-        tokio::task::spawn_blocking(move || idx.clear()).await??;
+        // Merging resumes when this is dropped: after the final merge, or on an error.
+        let _bulk = tokio::task::spawn_blocking(move || idx.clear()).await??;
         let mut snippets: HashMap<String, Snippets> = HashMap::new();
         let mut in_flight: Option<tokio::task::JoinHandle<anyhow::Result<()>>> = None;
         let mut batch: Vec<(Article, Revision, Snippets, (i64, i64))> = Vec::with_capacity(BATCH);
