@@ -79,15 +79,33 @@
     return url;
   }
 
+  // A recording request still on its way ({key, promise of the id}): a click while the
+  // settle timer's request is in flight waits for it instead of recording the query twice.
+  var recording = { key: null, promise: null };
+
   // Calls back with the analytics id of the current query, recording it first if needed.
   function recordSearch(cb) {
     var key = searchUrl();
     if (!q.value.trim()) return;
     if (recorded.key === key) { if (cb) cb(recorded.id); return; }
-    fetch(key + '&record=1', { credentials: 'same-origin' })
-      .then(function (r) { return r.json(); })
-      .then(function (d) { if (d.search_id != null) { recorded = { key: key, id: d.search_id }; if (cb) cb(d.search_id); } })
-      .catch(function () {});
+    if (recording.key !== key) {
+      recording = {
+        key: key,
+        promise: fetch(key + '&record=1', { credentials: 'same-origin' })
+          .then(function (r) { return r.json(); })
+          .then(function (d) {
+            if (d.search_id == null) throw new Error('not recorded');
+            recorded = { key: key, id: d.search_id };
+            return d.search_id;
+          })
+          .catch(function () {
+            // Let a later click or pause try again.
+            if (recording.key === key) recording = { key: null, promise: null };
+            return null;
+          })
+      };
+    }
+    recording.promise.then(function (id) { if (id != null && cb) cb(id); });
   }
 
   function reportClick(articleId) {
@@ -105,7 +123,7 @@
     clearTimeout(settleTimer);
     if (!text) { hits = []; facets = {}; active = -1; render(); renderFacets(); return; }
     var key = searchUrl(), url = key;
-    if (record && recorded.key !== key) url += '&record=1';
+    if (record && recorded.key !== key && recording.key !== key) url += '&record=1';
     else if (!record) settleTimer = setTimeout(function () { recordSearch(null); }, SETTLE_MS);
     fetch(url, { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
