@@ -17,6 +17,8 @@ mod stored;
 pub mod synonyms;
 
 use std::collections::HashSet;
+
+use rustc_hash::FxHashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -346,7 +348,7 @@ fn build_schema() -> (Schema, Fields) {
 }
 
 /// Words that carry no topic in a query; dropped unless the query has nothing else.
-static STOPWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+static STOPWORDS: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
     const ZH: &[&str] = &[
         "怎么",
         "怎么办",
@@ -402,7 +404,7 @@ static STOPWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         "from", "so", "any", "please", "when", "where", "should",
     ];
     let mut a = analysis::omni_analyzer();
-    let mut set: HashSet<String> = HashSet::new();
+    let mut set: FxHashSet<String> = FxHashSet::default();
     for w in ZH.iter().chain(EN) {
         set.insert(w.to_string());
         for t in analysis::run(&mut a, w) {
@@ -851,7 +853,7 @@ impl SearchIndex {
         }
         let mut plan = QueryPlan::default();
         let mut clauses: Vec<Node> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         let content: Vec<&tantivy::tokenizer::Token> = toks
             .iter()
             .filter(|t| !STOPWORDS.contains(&t.text))
@@ -918,7 +920,7 @@ impl SearchIndex {
             }
         }
         // CJK bigrams: robust to segmentation differences in colloquial queries.
-        let mut seen_grams = HashSet::new();
+        let mut seen_grams = FxHashSet::default();
         for g in self
             .analyze(analysis::GRAMS, q)
             .into_iter()

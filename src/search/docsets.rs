@@ -22,7 +22,7 @@
 //! merged-away segments are dropped by [`DocSetCache::retain_segments`] after each commit, and
 //! the whole cache is emptied when it would outgrow its byte budget.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
@@ -50,6 +50,16 @@ const DENSE_FACET_ONE_IN: u32 = 512;
 /// Documents per block of the score bounds ([`Impacts::block_max`], [`Helpfulness`]): the
 /// first pass passes over a block whose best possible score cannot enter its candidates.
 pub(crate) const SCORE_BLOCK: usize = 128;
+
+/// Documents per lane of a block: the first pass adds a lane as one vector of `f32`s, and
+/// skips a lane whose bound ([`Impacts::lane_max`], [`Helpfulness::lane_max`]) is below the
+/// bar. With several frequent words nearly every block holds a document at each word's best,
+/// but few lanes of sixteen do (`宽带 故障`: 528 blocks of 782 reach the bar, 370 lanes of
+/// 4,392).
+pub(crate) const SCORE_LANE: usize = 16;
+
+/// Lanes per block.
+pub(crate) const LANES_PER_BLOCK: usize = SCORE_BLOCK / SCORE_LANE;
 
 /// BM25's parameters, as tantivy uses them.
 const K1: f32 = 1.2;
@@ -334,6 +344,9 @@ pub(crate) struct Impacts {
     pub(crate) scale: f32,
     /// The largest byte in each block of [`SCORE_BLOCK`] documents.
     block_max: Vec<u8>,
+    /// The largest byte in each lane of [`SCORE_LANE`] documents, per block, for dense
+    /// values (empty for a sparse list).
+    lane_max: Vec<[u8; LANES_PER_BLOCK]>,
     /// The largest byte of all.
     max: u8,
     /// The documents with the highest bytes, best first: see [`Impacts::tier`].
@@ -399,6 +412,19 @@ impl Impacts {
                 .collect();
             Values::Sparse { docs, block_starts }
         };
+        let lane_max = match &values {
+            Values::Dense(v) => v
+                .chunks(SCORE_BLOCK)
+                .map(|block| {
+                    let mut lanes = [0u8; LANES_PER_BLOCK];
+                    for (m, lane) in lanes.iter_mut().zip(block.chunks(SCORE_LANE)) {
+                        *m = lane.iter().copied().max().unwrap_or(0);
+                    }
+                    lanes
+                })
+                .collect(),
+            Values::Sparse { .. } => Vec::new(),
+        };
         let (tier, below_tier) = match &values {
             Values::Dense(v) => Self::top_tier(v.iter().copied().enumerate(), n / TIER_ONE_IN),
             Values::Sparse { docs, .. } => {
@@ -410,6 +436,7 @@ impl Impacts {
             scale,
             max: block_max.iter().copied().max().unwrap_or(0),
             block_max,
+            lane_max,
             tier,
             below_tier,
         }
@@ -480,6 +507,15 @@ impl Impacts {
         }
     }
 
+    /// The largest byte in each lane of [`SCORE_LANE`] documents of block `b`, for a word
+    /// with a byte per document; `None` for a sparse list (its block's largest byte bounds
+    /// every lane: its few documents seldom share a block). Inlined into the first pass's
+    /// vectorized loop.
+    #[inline(always)]
+    pub(crate) fn lane_max(&self, b: usize) -> Option<&[u8; LANES_PER_BLOCK]> {
+        self.lane_max.get(b)
+    }
+
     /// The largest impact byte in each block of [`SCORE_BLOCK`] documents (0: none there).
     pub(crate) fn block_max(&self) -> &[u8] {
         &self.block_max
@@ -487,6 +523,7 @@ impl Impacts {
 
     fn bytes(&self) -> usize {
         self.block_max.len()
+            + self.lane_max.len() * LANES_PER_BLOCK
             + self.tier.len() * 4
             + match &self.values {
                 Values::Dense(v) => v.len(),
@@ -586,7 +623,7 @@ struct Visible {
 
 #[derive(Default)]
 struct Inner {
-    map: HashMap<Key, Entry>,
+    map: FxHashMap<Key, Entry>,
     visible: Vec<Visible>,
     bytes: usize,
 }
@@ -1106,20 +1143,32 @@ impl DocSetCache {
 pub(crate) struct Helpfulness {
     pub(crate) factors: Vec<f32>,
     pub(crate) block_max: Vec<f32>,
+    /// The largest in each lane of [`SCORE_LANE`] documents, per block.
+    pub(crate) lane_max: Vec<[f32; LANES_PER_BLOCK]>,
     /// Every factor is above zero (block bounds hold only then).
     pub(crate) all_positive: bool,
 }
 
 impl Helpfulness {
     pub(crate) fn new(factors: Vec<f32>) -> Self {
-        let block_max = factors
+        let largest = |c: &[f32]| c.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let block_max = factors.chunks(SCORE_BLOCK).map(largest).collect();
+        let lane_max = factors
             .chunks(SCORE_BLOCK)
-            .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .map(|block| {
+                // Lanes past the end of the segment: nothing there can enter.
+                let mut lanes = [f32::NEG_INFINITY; LANES_PER_BLOCK];
+                for (m, lane) in lanes.iter_mut().zip(block.chunks(SCORE_LANE)) {
+                    *m = largest(lane);
+                }
+                lanes
+            })
             .collect();
         let all_positive = factors.iter().all(|&f| f > 0.0);
         Helpfulness {
             factors,
             block_max,
+            lane_max,
             all_positive,
         }
     }

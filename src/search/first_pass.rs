@@ -23,7 +23,9 @@ use std::sync::Arc;
 use tantivy::schema::Field;
 use tantivy::{DocId, Score, Searcher, SegmentReader};
 
-use super::docsets::{self, DocSetCache, Helpfulness, Impacts, SCORE_BLOCK};
+use super::docsets::{
+    self, DocSetCache, Helpfulness, Impacts, LANES_PER_BLOCK, SCORE_BLOCK, SCORE_LANE,
+};
 use super::simd;
 
 pub(crate) struct FirstPass {
@@ -287,7 +289,7 @@ fn blocks(
                 if bound[b] < top.weakest() {
                     continue;
                 }
-                score_block(
+                scored.lanes += score_block(
                     groups, matched, helpful, prune, b, &mut acc, &mut whole, top,
                 );
                 scored.blocks += 1;
@@ -313,6 +315,8 @@ fn blocks(
 #[derive(Default, Debug, Clone, Copy)]
 struct Scored {
     blocks: usize,
+    /// Lanes of those blocks that were added up.
+    lanes: usize,
     tiers: bool,
     docs: usize,
 }
@@ -458,20 +462,26 @@ fn bound(groups: &[Active], levels: &[u8], hmax: f32) -> f32 {
     sum * hmax
 }
 
-/// Scores block `b` and offers its matches that can enter `top`.
+/// Scores block `b` and offers its matches that can enter `top`; returns how many of its
+/// lanes it added up.
 ///
 /// Whole blocks of byte-per-document impacts are added four groups per pass over the
 /// accumulator, so it is loaded and stored once per four groups rather than per group;
 /// document lists, and a partial last block, are added into it first. [`in_summing_order`]
 /// puts those groups first, so either way each score adds the groups in their order.
 ///
+/// Lanes of [`SCORE_LANE`] documents: a lane's bound is each group's largest byte there,
+/// summed like the scores and times the lane's largest tie-break; the dense groups are added
+/// only in lanes whose bound reaches the bar (the others cannot enter, and the bar only
+/// rises), so a block where the words' best documents are apart costs little.
+///
 /// The tie-break is applied only where it can matter. With non-negative scores and the
 /// block's largest factor `hb`, a document whose `score * hb` is below the bar cannot enter
 /// (rounding is monotonic, so `score * h <= score * hb` for its own `h <= hb`); that check
-/// passes over most of a block sixteen documents at a time, and only the rest read their
-/// own factor. So the documents offered, and their scores, are those of multiplying every
-/// score first. `bounded` says the premise holds (see [`blocks`]); without it every
-/// document is multiplied.
+/// passes over most of a lane at once, and only the rest read their own factor. So the
+/// documents offered, and their scores, are those of multiplying every score first.
+/// `bounded` says the premise holds (see [`blocks`]); without it every document is
+/// multiplied and no lane is passed over.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn score_block<'g>(
@@ -483,10 +493,42 @@ fn score_block<'g>(
     acc: &mut [f32; SCORE_BLOCK],
     whole: &mut Vec<(&'g [u8; SCORE_BLOCK], f32)>,
     top: &mut TopK,
-) {
-    const LANES: usize = 16;
+) -> usize {
+    const ALL_LANES: u32 = u32::MAX >> (32 - LANES_PER_BLOCK);
     let start = b * SCORE_BLOCK;
     let len = (matched.len() - start).min(SCORE_BLOCK);
+    let mut live = ALL_LANES;
+    if bounded {
+        let mut lane_bound = [0f32; LANES_PER_BLOCK];
+        for Active(impacts, w) in groups {
+            match impacts.lane_max(b) {
+                Some(m) => {
+                    for (l, &m) in lane_bound.iter_mut().zip(m) {
+                        *l += w * f32::from(m);
+                    }
+                }
+                None => {
+                    let m = w * f32::from(impacts.block_max()[b]);
+                    for l in &mut lane_bound {
+                        *l += m;
+                    }
+                }
+            }
+        }
+        let weakest = top.weakest();
+        let factors = helpful
+            .lane_max
+            .get(b)
+            .copied()
+            .unwrap_or([f32::NEG_INFINITY; LANES_PER_BLOCK]);
+        live = 0;
+        for (l, (bound, h)) in lane_bound.into_iter().zip(factors).enumerate() {
+            live |= u32::from(bound * h >= weakest) << l;
+        }
+        if live == 0 {
+            return 0;
+        }
+    }
     acc.fill(0.0);
     whole.clear();
     for Active(impacts, w) in groups {
@@ -495,22 +537,46 @@ fn score_block<'g>(
             _ => impacts.add_block(*w, b, &mut acc[..len]),
         }
     }
+    let (lanes, _) = acc.as_chunks_mut::<SCORE_LANE>();
+    // Macros, not closures, for the loops below: a closure's body is compiled apart from
+    // this kernel, without the wider instructions (see [`blocks`]).
+    macro_rules! lane {
+        ($bytes:expr, $l:expr) => {
+            &$bytes.as_chunks::<SCORE_LANE>().0[$l]
+        };
+    }
+    macro_rules! for_each_lane {
+        ($live:expr, $l:ident, $body:block) => {
+            let mut bits: u32 = $live;
+            while bits != 0 {
+                let $l = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                $body
+            }
+        };
+    }
     let mut fours = whole.chunks_exact(4);
     for g in &mut fours {
         let [(b0, w0), (b1, w1), (b2, w2), (b3, w3)] = [g[0], g[1], g[2], g[3]];
-        for j in 0..SCORE_BLOCK {
-            let mut a = acc[j];
-            a += w0 * f32::from(b0[j]);
-            a += w1 * f32::from(b1[j]);
-            a += w2 * f32::from(b2[j]);
-            a += w3 * f32::from(b3[j]);
-            acc[j] = a;
-        }
+        for_each_lane!(live, l, {
+            let (x0, x1, x2, x3) = (lane!(b0, l), lane!(b1, l), lane!(b2, l), lane!(b3, l));
+            let out = &mut lanes[l];
+            for j in 0..SCORE_LANE {
+                let mut a = out[j];
+                a += w0 * f32::from(x0[j]);
+                a += w1 * f32::from(x1[j]);
+                a += w2 * f32::from(x2[j]);
+                a += w3 * f32::from(x3[j]);
+                out[j] = a;
+            }
+        });
     }
     for &(bytes, w) in fours.remainder() {
-        for (a, &i) in acc.iter_mut().zip(bytes) {
-            *a += w * f32::from(i);
-        }
+        for_each_lane!(live, l, {
+            for (a, &i) in lanes[l].iter_mut().zip(lane!(bytes, l)) {
+                *a += w * f32::from(i);
+            }
+        });
     }
     let factors = &helpful.factors[start..start + len];
     let hb = if bounded {
@@ -519,26 +585,35 @@ fn score_block<'g>(
         f32::INFINITY
     };
     let mut weakest = top.weakest();
-    let (lanes, _) = acc.as_chunks::<LANES>();
-    for (c, lane) in lanes.iter().enumerate() {
-        if c * LANES >= len {
+    for_each_lane!(live, c, {
+        if c * SCORE_LANE >= len {
             break;
         }
-        // Vectorized: a compare per lane and one test of the mask.
-        if bounded && lane.iter().all(|&a| a * hb < weakest) {
-            continue;
+        let lane = &lanes[c];
+        // Vectorized: a compare per document into a mask. Only the documents it holds can
+        // enter (each one's own factor is at most `hb`), and the bar only rises while they
+        // are offered, so the others need not be looked at one by one.
+        let mut reach = u32::MAX >> (32 - SCORE_LANE);
+        if bounded {
+            reach = 0;
+            for (j, &a) in lane.iter().enumerate() {
+                reach |= u32::from(a * hb >= weakest) << j;
+            }
         }
-        for (j, &a) in lane.iter().enumerate() {
-            let at = c * LANES + j;
+        while reach != 0 {
+            let j = reach.trailing_zeros() as usize;
+            reach &= reach - 1;
+            let at = c * SCORE_LANE + j;
             let Some(&h) = factors.get(at) else { break };
-            let score = a * h;
+            let score = lane[j] * h;
             let doc = start + at;
             if score >= weakest && matched.contains(doc) {
                 top.offer(score, doc as DocId);
                 weakest = top.weakest();
             }
         }
-    }
+    });
+    live.count_ones() as usize
 }
 
 /// The `k` best (score, doc) offered, by a heap whose top is the weakest kept one.
@@ -581,9 +656,11 @@ impl TopK {
         if !self.would_take(score, doc) {
             return;
         }
-        self.heap.push(Candidate(score, doc));
-        if self.heap.len() > self.k {
-            self.heap.pop();
+        if self.heap.len() < self.k {
+            self.heap.push(Candidate(score, doc));
+        } else if let Some(mut weakest) = self.heap.peek_mut() {
+            // Replacing the weakest in place sifts down once; a push and a pop sift twice.
+            *weakest = Candidate(score, doc);
         }
     }
 
@@ -672,6 +749,7 @@ mod tests {
     fn block_max_pruning_and_tiers_keep_exactly_the_candidates_of_scoring_every_document() {
         let mut rng = StdRng::seed_from_u64(20261201);
         let mut blocks_scored = (0, 0);
+        let mut lanes_scored = (0, 0);
         let mut tiers_used = 0;
         let runs = 400;
         for _ in 0..runs {
@@ -711,12 +789,18 @@ mod tests {
             assert!(!all.tiers && some.blocks <= all.blocks);
             blocks_scored.0 += some.blocks;
             blocks_scored.1 += all.blocks;
+            lanes_scored.0 += some.lanes;
+            lanes_scored.1 += some.blocks * LANES_PER_BLOCK;
             tiers_used += usize::from(some.tiers);
         }
         // The test must also see pruning and the tiers at work, or it says nothing of them.
         assert!(
             blocks_scored.0 * 4 < blocks_scored.1 * 3,
             "blocks scored pruned / unpruned: {blocks_scored:?}"
+        );
+        assert!(
+            lanes_scored.0 * 10 < lanes_scored.1 * 9,
+            "lanes added / lanes of the blocks scored: {lanes_scored:?}"
         );
         assert!(
             tiers_used * 5 > runs,
