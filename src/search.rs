@@ -1057,7 +1057,7 @@ impl SearchIndex {
         let mut ranked: Vec<(Score, DocAddress)> = Vec::new();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let matched = self.match_set(&searcher, seg, plan.as_ref(), &filter)?;
-            let n = matched.count_ones(..);
+            let n = docsets::count_in_range(&matched, 0..matched.len());
             t.match_us += clock.lap();
             if n == 0 {
                 continue;
@@ -1192,15 +1192,15 @@ impl SearchIndex {
         } else {
             matched.insert_range(..);
         }
-        matched.intersect_with(&*cache.alive(seg)?);
+        docsets::combine(&mut matched, &*cache.alive(seg)?, false);
         for (field, value) in &filter.terms {
             if matched.is_clear() {
                 break;
             }
-            matched.intersect_with(&*cache.term_bits(seg, *field, value)?);
+            docsets::combine(&mut matched, &*cache.term_bits(seg, *field, value)?, false);
         }
         if let Some(now_ms) = filter.public_at {
-            matched.intersect_with(&*cache.visible_to_public(seg, now_ms)?);
+            docsets::combine(&mut matched, &*cache.visible_to_public(seg, now_ms)?, false);
         }
         Ok(matched)
     }

@@ -236,6 +236,73 @@ impl<'a> MatchedChunks<'a> {
     }
 }
 
+/// How many documents of `bits` are in `range`: [`FixedBitSet::count_ones`] as a loop
+/// over whole words that vectorizes (with the vector popcount) when inlined into a kernel;
+/// fixedbitset's own walks a mask iterator word by word.
+#[inline(always)]
+pub(crate) fn count_in_range(bits: &FixedBitSet, range: std::ops::Range<usize>) -> usize {
+    const WORD: usize = usize::BITS as usize;
+    let (start, end) = (range.start, range.end.min(bits.len()));
+    if start >= end {
+        return 0;
+    }
+    let words = bits.as_slice();
+    let (first, last) = (start / WORD, (end - 1) / WORD);
+    let head = usize::MAX << (start % WORD);
+    let tail = usize::MAX >> (WORD - 1 - (end - 1) % WORD);
+    let word = |i: usize| words.get(i).copied().unwrap_or(0);
+    if first == last {
+        return (word(first) & head & tail).count_ones() as usize;
+    }
+    let inner: usize = words
+        .get(first + 1..last)
+        .unwrap_or_default()
+        .iter()
+        .map(|w| w.count_ones() as usize)
+        .sum();
+    (word(first) & head).count_ones() as usize + inner + (word(last) & tail).count_ones() as usize
+}
+
+/// `acc |= other` (`union`) or `acc &= other`, with the widest vectors the CPU has
+/// ([`simd::vectorized`]; fixedbitset's own loops are built for the 128-bit baseline). A
+/// query's match set is the union of several cached bitsets of the segment's size.
+pub(crate) fn combine(acc: &mut FixedBitSet, other: &FixedBitSet, union: bool) {
+    if acc.len() != other.len() {
+        if union {
+            acc.union_with(other);
+        } else {
+            acc.intersect_with(other);
+        }
+        return;
+    }
+    simd::vectorized(Combine {
+        acc: acc.as_mut_slice(),
+        other: other.as_slice(),
+        union,
+    });
+}
+
+/// [`combine`] as one kernel.
+struct Combine<'a> {
+    acc: &'a mut [usize],
+    other: &'a [usize],
+    union: bool,
+}
+
+impl pulp::WithSimd for Combine<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let pairs = self.acc.iter_mut().zip(self.other);
+        if self.union {
+            pairs.for_each(|(a, b)| *a |= *b);
+        } else {
+            pairs.for_each(|(a, b)| *a &= *b);
+        }
+    }
+}
+
 /// Per chunk of [`CHUNK_WORDS`] words, whether it holds any document.
 fn chunk_occupancy(bits: &FixedBitSet) -> impl Iterator<Item = bool> + '_ {
     bits.as_slice()
@@ -281,7 +348,7 @@ impl FacetTable {
         let first = counts.is_empty();
         for (value, docs) in &self.values {
             let n = match docs {
-                FacetDocs::Run(run) => matched.bits.count_ones(run.clone()),
+                FacetDocs::Run(run) => count_in_range(matched.bits, run.clone()),
                 FacetDocs::Bits { bits, chunks } => matched.count(bits, chunks),
                 FacetDocs::Docs(d) => d
                     .iter()
@@ -762,7 +829,11 @@ impl DocSetCache {
             insert_postings(&mut block, acc);
             return Ok(());
         }
-        acc.union_with(&*self.cached_bits(seg, field, term, &inv, &info)?);
+        combine(
+            acc,
+            &*self.cached_bits(seg, field, term, &inv, &info)?,
+            true,
+        );
         Ok(())
     }
 
@@ -1011,7 +1082,7 @@ impl DocSetCache {
         terms: &[(usize, String)],
         acc: &mut FixedBitSet,
     ) -> tantivy::Result<()> {
-        acc.union_with(&*self.phrase_bits(searcher, seg, field, terms)?);
+        combine(acc, &*self.phrase_bits(searcher, seg, field, terms)?, true);
         Ok(())
     }
 
@@ -1231,6 +1302,44 @@ mod tests {
             assert_eq!(got, expected, "n={n} ({})", simd::instruction_set());
             let scalar = simd::scalar(CountOne(&m, &value, &chunks));
             assert_eq!(scalar, expected, "n={n}");
+        }
+    }
+
+    #[test]
+    fn counts_in_a_range_equal_fixedbitsets() {
+        let mut rng = StdRng::seed_from_u64(13);
+        for _ in 0..2_000 {
+            let n = rng.gen_range(1..3_000);
+            let density = [0.01, 0.5, 1.0][rng.gen_range(0..3)];
+            let bits = clustered(&mut rng, n, 0..n, density);
+            let a = rng.gen_range(0..=n + 2);
+            let range = a..rng.gen_range(a..=n + 70);
+            let expected = bits.count_ones(range.start.min(n)..range.end.min(n));
+            assert_eq!(
+                count_in_range(&bits, range.clone()),
+                expected,
+                "n={n} {range:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn vector_unions_and_intersections_equal_fixedbitsets() {
+        let mut rng = StdRng::seed_from_u64(14);
+        for _ in 0..300 {
+            let n = rng.gen_range(1..5_000);
+            let a = clustered(&mut rng, n, 0..n, 0.3);
+            let b = clustered(&mut rng, n, 0..n, 0.6);
+            for union in [true, false] {
+                let (mut ours, mut theirs) = (a.clone(), a.clone());
+                combine(&mut ours, &b, union);
+                if union {
+                    theirs.union_with(&b);
+                } else {
+                    theirs.intersect_with(&b);
+                }
+                assert_eq!(ours, theirs, "n={n} union={union}");
+            }
         }
     }
 

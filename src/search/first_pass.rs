@@ -143,7 +143,7 @@ impl FirstPass {
         in_summing_order(&mut groups);
         let helpful = cache.helpfulness(seg)?;
         let mut top = TopK::new(k);
-        let n = matched.count_ones(..);
+        let n = docsets::count_in_range(matched, 0..matched.len());
         let how = if n * 16 < matched.len() {
             How::Gather
         } else {
