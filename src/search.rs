@@ -17,14 +17,13 @@ mod stored;
 pub mod synonyms;
 
 use std::collections::HashSet;
-
-use rustc_hash::FxHashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
 use fixedbitset::FixedBitSet;
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
@@ -422,7 +421,7 @@ struct Inner {
     cursor: AtomicI64,
     /// Whether commits start the merges [`merge_policy`] asks for (off during a bulk load,
     /// which [`SearchIndex::merge_segments`] ends with one merge).
-    merging: std::sync::atomic::AtomicBool,
+    merging: AtomicBool,
     /// The segments in a merge this index started: a segment can be in one merge at a
     /// time, and a merge that names one already in another fails as a whole.
     in_merge: Mutex<HashSet<tantivy::index::SegmentId>>,
@@ -441,6 +440,12 @@ impl Drop for BulkLoad {
     fn drop(&mut self) {
         self.0.inner.merging.store(true, Ordering::SeqCst);
     }
+}
+
+/// A merge this index started, and the segments it holds.
+struct Merge {
+    ids: Vec<tantivy::index::SegmentId>,
+    running: tantivy::FutureResult<Option<tantivy::index::SegmentMeta>>,
 }
 
 /// A clonable handle on one index: one reader (reloaded after each commit), one writer.
@@ -547,7 +552,7 @@ impl SearchIndex {
                 writer: Mutex::new(writer),
                 fields,
                 cursor: AtomicI64::new(payload.as_ref().map_or(0, |p| p.cursor)),
-                merging: std::sync::atomic::AtomicBool::new(true),
+                merging: AtomicBool::new(true),
                 in_merge: Mutex::new(HashSet::new()),
                 failed_merges: AtomicU64::new(0),
                 docsets: docsets::DocSetCache::default(),
@@ -580,15 +585,10 @@ impl SearchIndex {
                 .into_iter()
                 .filter(|m| !in_merge.contains(&m.id()))
                 .collect();
-            let mut writer = lock(&self.inner.writer);
             merge_policy()
                 .compute_merge_candidates(&free)
                 .into_iter()
-                .map(|candidate| {
-                    in_merge.extend(candidate.0.iter().copied());
-                    let merge = writer.merge(&candidate.0);
-                    (candidate.0, merge)
-                })
+                .map(|candidate| self.start_merge(&mut in_merge, candidate.0))
                 .collect()
         };
         if merges.is_empty() {
@@ -602,18 +602,8 @@ impl SearchIndex {
         let this = self.clone();
         std::thread::spawn(move || {
             let mut merged = false;
-            for (ids, merge) in merges {
-                let result = merge.wait();
-                merged |= result.is_ok();
-                let mut in_merge = lock(&this.inner.in_merge);
-                for id in &ids {
-                    in_merge.remove(id);
-                }
-                drop(in_merge);
-                if let Err(e) = result {
-                    this.inner.failed_merges.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(error = %e, "search index: a merge failed");
-                }
+            for merge in merges {
+                merged |= this.end_merge(merge);
             }
             if let Err(e) = this.reload() {
                 tracing::warn!(error = %e, "search index: reload after merging failed");
@@ -624,6 +614,34 @@ impl SearchIndex {
                 this.merge_as_policy_says();
             }
         });
+    }
+
+    /// Starts merging `ids` (none of them in a merge already), noting them as in one.
+    fn start_merge(
+        &self,
+        in_merge: &mut HashSet<tantivy::index::SegmentId>,
+        ids: Vec<tantivy::index::SegmentId>,
+    ) -> Merge {
+        in_merge.extend(ids.iter().copied());
+        let running = lock(&self.inner.writer).merge(&ids);
+        Merge { ids, running }
+    }
+
+    /// Waits for a merge [`start_merge`](Self::start_merge) started and frees its segments
+    /// for other merges. Returns whether it succeeded; a failure is logged and counted
+    /// (merging changes no search result).
+    fn end_merge(&self, merge: Merge) -> bool {
+        let result = merge.running.wait();
+        let mut in_merge = lock(&self.inner.in_merge);
+        for id in &merge.ids {
+            in_merge.remove(id);
+        }
+        drop(in_merge);
+        if let Err(e) = &result {
+            self.inner.failed_merges.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "search index: a merge failed");
+        }
+        result.is_ok()
     }
 
     /// Replaces the documents of these articles (delete by id, then add). Visible after
@@ -694,27 +712,15 @@ impl SearchIndex {
             }
             let merge = {
                 let mut in_merge = lock(&self.inner.in_merge);
-                if ids.iter().any(|id| in_merge.contains(id)) {
-                    None
-                } else {
-                    in_merge.extend(ids.iter().copied());
-                    Some(lock(&self.inner.writer).merge(&ids))
-                }
+                (!ids.iter().any(|id| in_merge.contains(id)))
+                    .then(|| self.start_merge(&mut in_merge, ids))
             };
             let Some(merge) = merge else {
                 // A background merge holds some of them: wait for it to end.
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 continue;
             };
-            let result = merge.wait();
-            let mut in_merge = lock(&self.inner.in_merge);
-            for id in &ids {
-                in_merge.remove(id);
-            }
-            drop(in_merge);
-            if let Err(e) = result {
-                self.inner.failed_merges.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, "search index: merging into one segment failed");
+            if !self.end_merge(merge) {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             self.reload()?;
@@ -1192,15 +1198,15 @@ impl SearchIndex {
         } else {
             matched.insert_range(..);
         }
-        docsets::combine(&mut matched, &*cache.alive(seg)?, false);
+        docsets::intersect_with(&mut matched, &*cache.alive(seg)?);
         for (field, value) in &filter.terms {
             if matched.is_clear() {
                 break;
             }
-            docsets::combine(&mut matched, &*cache.term_bits(seg, *field, value)?, false);
+            docsets::intersect_with(&mut matched, &*cache.term_bits(seg, *field, value)?);
         }
         if let Some(now_ms) = filter.public_at {
-            docsets::combine(&mut matched, &*cache.visible_to_public(seg, now_ms)?, false);
+            docsets::intersect_with(&mut matched, &*cache.visible_to_public(seg, now_ms)?);
         }
         Ok(matched)
     }

@@ -23,6 +23,24 @@ pub fn clean_prefix(bytes: &[u8], special: impl Fn(u8) -> bool) -> usize {
         .unwrap_or(bytes.len() - at)
 }
 
+/// Walks `s` as runs without `special` bytes, each handed to `emit` whole with the special
+/// byte that ends it (`None` after the last run): the loop of HTML and JSON escaping.
+/// `special` must match ASCII bytes only, so that every run ends on a character boundary.
+#[inline(always)]
+pub fn escape_runs(s: &str, special: impl Fn(u8) -> bool, mut emit: impl FnMut(&str, Option<u8>)) {
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    loop {
+        let run = clean_prefix(&bytes[at..], &special);
+        let end = bytes.get(at + run).copied();
+        emit(s.get(at..at + run).unwrap_or_default(), end);
+        if end.is_none() {
+            return;
+        }
+        at += run + 1;
+    }
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

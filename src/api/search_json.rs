@@ -4,7 +4,7 @@
 //! A search response is mostly highlight text (Chinese, several KB per page of hits), and
 //! `serde_json` looks at a string one byte at a time to find what needs escaping; under
 //! load that was 5 % of the server's CPU (docs/performance.md). Here runs that need no
-//! escaping are found 32 bytes at a time ([`crate::util::clean_prefix`]) and copied whole.
+//! escaping are found 32 bytes at a time ([`crate::util::escape_runs`]) and copied whole.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -134,18 +134,14 @@ fn needs_escape(b: u8) -> bool {
 
 /// A JSON string, escaped as `serde_json` escapes it.
 fn string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    while start < bytes.len() {
-        let clean = crate::util::clean_prefix(&bytes[start..], needs_escape);
-        out.extend_from_slice(&bytes[start..start + clean]);
-        start += clean;
-        let Some(&b) = bytes.get(start) else { break };
-        escape(out, b);
-        start += 1;
-    }
+    crate::util::escape_runs(s, needs_escape, |run, special| {
+        out.extend_from_slice(run.as_bytes());
+        if let Some(b) = special {
+            escape(out, b);
+        }
+    });
     out.push(b'"');
 }
 

@@ -17,27 +17,21 @@ use super::{RenderInput, RenderWarning};
 
 /// Appends `s` to `out` with `& < > " '` escaped (safe in text and quoted attributes).
 ///
-/// Runs without any of the five are found 32 bytes at a time ([`crate::util::clean_prefix`])
+/// Runs without any of the five are found 32 bytes at a time ([`crate::util::escape_runs`])
 /// and copied whole: search highlights and rendered bodies are mostly such text.
 pub fn escape_into(out: &mut String, s: &str) {
-    let bytes = s.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        let clean = crate::util::clean_prefix(&bytes[at..], is_special);
-        // The five are ASCII, so the run ends on a character boundary.
-        out.push_str(&s[at..at + clean]);
-        at += clean;
-        let Some(&b) = bytes.get(at) else { break };
-        out.push_str(match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            // The run stops only at one of the five.
-            _ => "&#39;",
+    crate::util::escape_runs(s, is_special, |run, special| {
+        out.push_str(run);
+        out.push_str(match special {
+            None => "",
+            Some(b'&') => "&amp;",
+            Some(b'<') => "&lt;",
+            Some(b'>') => "&gt;",
+            Some(b'"') => "&quot;",
+            // A run stops only at one of the five.
+            Some(_) => "&#39;",
         });
-        at += 1;
-    }
+    });
 }
 
 #[inline(always)]

@@ -263,10 +263,19 @@ pub(crate) fn count_in_range(bits: &FixedBitSet, range: std::ops::Range<usize>) 
     (word(first) & head).count_ones() as usize + inner + (word(last) & tail).count_ones() as usize
 }
 
-/// `acc |= other` (`union`) or `acc &= other`, with the widest vectors the CPU has
-/// ([`simd::vectorized`]; fixedbitset's own loops are built for the 128-bit baseline). A
-/// query's match set is the union of several cached bitsets of the segment's size.
-pub(crate) fn combine(acc: &mut FixedBitSet, other: &FixedBitSet, union: bool) {
+/// `acc |= other`, with the widest vectors the CPU has ([`simd::vectorized`]; fixedbitset's
+/// own loops are built for the 128-bit baseline). A query's match set is the union of
+/// several cached bitsets of the segment's size.
+pub(crate) fn union_with(acc: &mut FixedBitSet, other: &FixedBitSet) {
+    combine(acc, other, true);
+}
+
+/// `acc &= other`, like [`union_with`].
+pub(crate) fn intersect_with(acc: &mut FixedBitSet, other: &FixedBitSet) {
+    combine(acc, other, false);
+}
+
+fn combine(acc: &mut FixedBitSet, other: &FixedBitSet, union: bool) {
     if acc.len() != other.len() {
         if union {
             acc.union_with(other);
@@ -480,16 +489,7 @@ impl Impacts {
             Values::Sparse { docs, block_starts }
         };
         let lane_max = match &values {
-            Values::Dense(v) => v
-                .chunks(SCORE_BLOCK)
-                .map(|block| {
-                    let mut lanes = [0u8; LANES_PER_BLOCK];
-                    for (m, lane) in lanes.iter_mut().zip(block.chunks(SCORE_LANE)) {
-                        *m = lane.iter().copied().max().unwrap_or(0);
-                    }
-                    lanes
-                })
-                .collect(),
+            Values::Dense(v) => lane_maxima(v, 0, u8::max),
             Values::Sparse { .. } => Vec::new(),
         };
         let (tier, below_tier) = match &values {
@@ -829,11 +829,7 @@ impl DocSetCache {
             insert_postings(&mut block, acc);
             return Ok(());
         }
-        combine(
-            acc,
-            &*self.cached_bits(seg, field, term, &inv, &info)?,
-            true,
-        );
+        union_with(acc, &*self.cached_bits(seg, field, term, &inv, &info)?);
         Ok(())
     }
 
@@ -1082,7 +1078,7 @@ impl DocSetCache {
         terms: &[(usize, String)],
         acc: &mut FixedBitSet,
     ) -> tantivy::Result<()> {
-        combine(acc, &*self.phrase_bits(searcher, seg, field, terms)?, true);
+        union_with(acc, &*self.phrase_bits(searcher, seg, field, terms)?);
         Ok(())
     }
 
@@ -1209,6 +1205,25 @@ impl DocSetCache {
     }
 }
 
+/// The largest of `values` in each lane of [`SCORE_LANE`], per block of [`SCORE_BLOCK`];
+/// `least` where there is none (the lanes of the last block past the segment's end).
+fn lane_maxima<T: Copy>(
+    values: &[T],
+    least: T,
+    max: impl Fn(T, T) -> T,
+) -> Vec<[T; LANES_PER_BLOCK]> {
+    values
+        .chunks(SCORE_BLOCK)
+        .map(|block| {
+            let mut lanes = [least; LANES_PER_BLOCK];
+            for (m, lane) in lanes.iter_mut().zip(block.chunks(SCORE_LANE)) {
+                *m = lane.iter().copied().fold(least, &max);
+            }
+            lanes
+        })
+        .collect()
+}
+
 /// One segment's helpfulness tie-breaks, per document and as the largest in each block of
 /// [`SCORE_BLOCK`] documents.
 pub(crate) struct Helpfulness {
@@ -1222,19 +1237,11 @@ pub(crate) struct Helpfulness {
 
 impl Helpfulness {
     pub(crate) fn new(factors: Vec<f32>) -> Self {
-        let largest = |c: &[f32]| c.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let block_max = factors.chunks(SCORE_BLOCK).map(largest).collect();
-        let lane_max = factors
+        let block_max = factors
             .chunks(SCORE_BLOCK)
-            .map(|block| {
-                // Lanes past the end of the segment: nothing there can enter.
-                let mut lanes = [f32::NEG_INFINITY; LANES_PER_BLOCK];
-                for (m, lane) in lanes.iter_mut().zip(block.chunks(SCORE_LANE)) {
-                    *m = largest(lane);
-                }
-                lanes
-            })
+            .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max))
             .collect();
+        let lane_max = lane_maxima(&factors, f32::NEG_INFINITY, f32::max);
         let all_positive = factors.iter().all(|&f| f > 0.0);
         Helpfulness {
             factors,
@@ -1332,7 +1339,11 @@ mod tests {
             let b = clustered(&mut rng, n, 0..n, 0.6);
             for union in [true, false] {
                 let (mut ours, mut theirs) = (a.clone(), a.clone());
-                combine(&mut ours, &b, union);
+                if union {
+                    union_with(&mut ours, &b);
+                } else {
+                    intersect_with(&mut ours, &b);
+                }
                 if union {
                     theirs.union_with(&b);
                 } else {

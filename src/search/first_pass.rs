@@ -497,37 +497,13 @@ fn score_block<'g>(
     const ALL_LANES: u32 = u32::MAX >> (32 - LANES_PER_BLOCK);
     let start = b * SCORE_BLOCK;
     let len = (matched.len() - start).min(SCORE_BLOCK);
-    let mut live = ALL_LANES;
-    if bounded {
-        let mut lane_bound = [0f32; LANES_PER_BLOCK];
-        for Active(impacts, w) in groups {
-            match impacts.lane_max(b) {
-                Some(m) => {
-                    for (l, &m) in lane_bound.iter_mut().zip(m) {
-                        *l += w * f32::from(m);
-                    }
-                }
-                None => {
-                    let m = w * f32::from(impacts.block_max()[b]);
-                    for l in &mut lane_bound {
-                        *l += m;
-                    }
-                }
-            }
-        }
-        let weakest = top.weakest();
-        let factors = helpful
-            .lane_max
-            .get(b)
-            .copied()
-            .unwrap_or([f32::NEG_INFINITY; LANES_PER_BLOCK]);
-        live = 0;
-        for (l, (bound, h)) in lane_bound.into_iter().zip(factors).enumerate() {
-            live |= u32::from(bound * h >= weakest) << l;
-        }
-        if live == 0 {
-            return 0;
-        }
+    let live = if bounded {
+        live_lanes(groups, helpful, b, top.weakest())
+    } else {
+        ALL_LANES
+    };
+    if live == 0 {
+        return 0;
     }
     acc.fill(0.0);
     whole.clear();
@@ -593,16 +569,14 @@ fn score_block<'g>(
         // Vectorized: a compare per document into a mask. Only the documents it holds can
         // enter (each one's own factor is at most `hb`), and the bar only rises while they
         // are offered, so the others need not be looked at one by one.
-        let mut reach = u32::MAX >> (32 - SCORE_LANE);
+        let mut reach: u32 = u32::MAX >> (32 - SCORE_LANE);
         if bounded {
             reach = 0;
             for (j, &a) in lane.iter().enumerate() {
                 reach |= u32::from(a * hb >= weakest) << j;
             }
         }
-        while reach != 0 {
-            let j = reach.trailing_zeros() as usize;
-            reach &= reach - 1;
+        for_each_lane!(reach, j, {
             let at = c * SCORE_LANE + j;
             let Some(&h) = factors.get(at) else { break };
             let score = lane[j] * h;
@@ -611,9 +585,42 @@ fn score_block<'g>(
                 top.offer(score, doc as DocId);
                 weakest = top.weakest();
             }
-        }
+        });
     });
     live.count_ones() as usize
+}
+
+/// The lanes of block `b` (a bit each) whose bound reaches `bar`: each group's largest byte
+/// in the lane (a sparse list's largest in the block), summed in the scores' order with
+/// their operations, times the lane's largest tie-break. Inlined into the vectorized pass.
+#[inline(always)]
+fn live_lanes(groups: &[Active], helpful: &Helpfulness, b: usize, bar: f32) -> u32 {
+    let mut bound = [0f32; LANES_PER_BLOCK];
+    for Active(impacts, w) in groups {
+        match impacts.lane_max(b) {
+            Some(m) => {
+                for (l, &m) in bound.iter_mut().zip(m) {
+                    *l += w * f32::from(m);
+                }
+            }
+            None => {
+                let m = w * f32::from(impacts.block_max()[b]);
+                for l in &mut bound {
+                    *l += m;
+                }
+            }
+        }
+    }
+    let factors = helpful
+        .lane_max
+        .get(b)
+        .copied()
+        .unwrap_or([f32::NEG_INFINITY; LANES_PER_BLOCK]);
+    let mut live = 0;
+    for (l, (bound, h)) in bound.into_iter().zip(factors).enumerate() {
+        live |= u32::from(bound * h >= bar) << l;
+    }
+    live
 }
 
 /// The `k` best (score, doc) offered, by a heap whose top is the weakest kept one.
