@@ -6,6 +6,7 @@
 #
 #   scripts/load-search.sh                      # 30 s, 2 wrk threads, 32 connections
 #   DURATION=10s CONNECTIONS=64 scripts/load-search.sh
+#   WARMUP=0 scripts/load-search.sh             # no 3 s warm-up run before measuring
 #   OMNIKB_BIN=target/release/omnikb scripts/load-search.sh   # skip the cargo build
 #   KB=/tmp/kb100k scripts/load-search.sh       # serve an existing data folder instead of
 #                                               # the demo (e.g. the 100k corpus, see
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-30s}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-32}"
+WARMUP="${WARMUP:-3s}"
 PORT="${PORT:-18480}"
 BIN="${OMNIKB_BIN:-}"
 KB="${KB:-}"
@@ -99,7 +101,26 @@ end
 EOF
 } >"$LUA"
 
+# The server's CPU time (user + system clock ticks, fields 14 and 15 of /proc/PID/stat).
+# CPU per request is steadier than requests/s on a shared host: it does not count the
+# time the server waits for a core the load generator or a neighbour holds.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+
+if [ "$WARMUP" != 0 ]; then
+  # Fills the index caches (term bitsets, score bytes, facet tables) before measuring: a
+  # query's first run costs up to a hundred times a warm one.
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$LUA" "http://127.0.0.1:$PORT" >/dev/null
+fi
+
 echo "==> wrk -t$THREADS -c$CONNECTIONS -d$DURATION (${#QUERIES[@]} queries, ${KB:-demo knowledge base})"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "http://127.0.0.1:$PORT"
+ticks_before=$(cpu_ticks)
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "http://127.0.0.1:$PORT" \
+  | tee "$DATA/wrk.out"
+ticks_after=$(cpu_ticks)
+requests=$(sed -n 's/^requests: \([0-9]*\),.*/\1/p' "$DATA/wrk.out")
+if [ -n "$requests" ] && [ "$requests" -gt 0 ]; then
+  awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN { printf "server CPU: %.1f s, %.0f µs per request\n", t / hz, t / hz * 1e6 / n }'
+fi
 echo "==> search analytics after the run (/metrics)"
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -E '^omnikb_search_log' || true
