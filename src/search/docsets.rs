@@ -151,7 +151,9 @@ impl Entry {
             Entry::Bits(b) => bitset_bytes(b),
             Entry::Facets(t) => t.bytes(),
             Entry::Impacts(i) => i.bytes(),
-            Entry::Helpful(h) => (h.factors.len() + h.block_max.len()) * 4,
+            Entry::Helpful(h) => {
+                (h.factors.len() + h.block_max.len() + h.lane_max.len() * LANES_PER_BLOCK) * 4
+            }
             Entry::Terms(t) => t.iter().map(|t| t.len() + 24).sum(),
         }
     }
@@ -1237,11 +1239,11 @@ pub(crate) struct Helpfulness {
 
 impl Helpfulness {
     pub(crate) fn new(factors: Vec<f32>) -> Self {
-        let block_max = factors
-            .chunks(SCORE_BLOCK)
-            .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max))
-            .collect();
         let lane_max = lane_maxima(&factors, f32::NEG_INFINITY, f32::max);
+        let block_max = lane_max
+            .iter()
+            .map(|lanes| lanes.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .collect();
         let all_positive = factors.iter().all(|&f| f > 0.0);
         Helpfulness {
             factors,
@@ -1341,12 +1343,9 @@ mod tests {
                 let (mut ours, mut theirs) = (a.clone(), a.clone());
                 if union {
                     union_with(&mut ours, &b);
-                } else {
-                    intersect_with(&mut ours, &b);
-                }
-                if union {
                     theirs.union_with(&b);
                 } else {
+                    intersect_with(&mut ours, &b);
                     theirs.intersect_with(&b);
                 }
                 assert_eq!(ours, theirs, "n={n} union={union}");
