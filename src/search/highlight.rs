@@ -480,7 +480,8 @@ fn best_window(text: &str, matches: &[Match]) -> (usize, usize) {
     // A text of at most a fragment's length ends every window: the first window then holds
     // every match, and no later one can beat it (titles and summaries, mostly).
     match matches.first() {
-        Some(first) if char_count(text) <= FRAGMENT_CHARS => {
+        // A character is at most four bytes: a longer text is not counted at all.
+        Some(first) if text.len() <= 4 * FRAGMENT_CHARS && char_count(text) <= FRAGMENT_CHARS => {
             (open_before(text, first.range.start), text.len())
         }
         _ => scan_windows(text, matches),
@@ -517,12 +518,7 @@ fn open_before(text: &str, at: usize) -> usize {
 /// The window (opened before a match, [`FRAGMENT_CHARS`] long) with the most distinct
 /// terms, then the most matches; the first such.
 fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
-    let end_of = |start: usize| -> usize {
-        text[start..]
-            .char_indices()
-            .nth(FRAGMENT_CHARS)
-            .map_or(text.len(), |(o, _)| start + o)
-    };
+    let end_of = |start: usize| -> usize { skip_chars(text, start, FRAGMENT_CHARS) };
     let mut best = (0usize, 0usize, 0usize, text.len());
     let mut terms: Vec<usize> = Vec::new();
     // Windows start in text order, so each end is found by moving the previous end on by
@@ -532,11 +528,8 @@ fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
         let start = open_before(text, m.range.start);
         let end = match previous {
             Some((p_start, p_end)) if p_start <= start => {
-                let moved = text[p_start..start].chars().count();
-                text[p_end..]
-                    .char_indices()
-                    .nth(moved)
-                    .map_or(text.len(), |(o, _)| p_end + o)
+                let moved = char_count(&text[p_start..start]);
+                skip_chars(text, p_end, moved)
             }
             _ => end_of(start),
         };
@@ -554,6 +547,34 @@ fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
         }
     }
     (best.2, best.3)
+}
+
+/// The offset `n` characters after `from` in `text` (a character boundary), or the text's
+/// end: `text[from..].char_indices().nth(n)` without decoding each character. Whole blocks
+/// of 32 bytes are skipped by counting their character starts (vectorized).
+fn skip_chars(text: &str, from: usize, mut n: usize) -> usize {
+    let bytes = &text.as_bytes()[from..];
+    let is_start = |b: u8| (b & 0xC0) != 0x80;
+    let (blocks, _) = bytes.as_chunks::<32>();
+    let mut at = 0;
+    for block in blocks {
+        let starts = block.iter().filter(|&&b| is_start(b)).count();
+        // The block holds the wanted start only if it has more than `n` starts.
+        if starts > n {
+            break;
+        }
+        n -= starts;
+        at += 32;
+    }
+    for (i, &b) in bytes[at..].iter().enumerate() {
+        if is_start(b) {
+            if n == 0 {
+                return from + at + i;
+            }
+            n -= 1;
+        }
+    }
+    text.len()
 }
 
 /// Characters in `s`: its bytes that do not continue a character (vectorized).
@@ -679,6 +700,31 @@ mod tests {
             }
             let scanned = scan_windows(&text, &matches);
             assert_eq!(best_window(&text, &matches), scanned, "{text:?}");
+        }
+    }
+
+    /// `skip_chars` lands where walking the characters one by one does.
+    #[test]
+    fn skip_chars_agrees_with_char_indices() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let pieces = ["宽", "a", "é", "😀", " ", "。", "bc"];
+        for _ in 0..2_000 {
+            let text: String = (0..rng.gen_range(0..120))
+                .map(|_| pieces[rng.gen_range(0..pieces.len())])
+                .collect();
+            let starts: Vec<usize> = text.char_indices().map(|(o, _)| o).collect();
+            let from = if starts.is_empty() {
+                0
+            } else {
+                starts[rng.gen_range(0..starts.len())]
+            };
+            let n = rng.gen_range(0..200);
+            let expected = text[from..]
+                .char_indices()
+                .nth(n)
+                .map_or(text.len(), |(o, _)| from + o);
+            assert_eq!(skip_chars(&text, from, n), expected, "{text:?} {from} {n}");
         }
     }
 
