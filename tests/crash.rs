@@ -106,52 +106,41 @@ async fn kill_9_during_a_burst_of_publishes_loses_nothing() {
         }
         ids.push(id);
     }
-    // The burst: publishes fire concurrently, one every 5 ms from a task of their own; the
-    // server is killed once a third of them are acknowledged, while the next are in flight
-    // and the rest not yet sent. (Sending them all before waiting let a fast host acknowledge
-    // the whole burst before the kill.)
+    // The burst: publishes fire concurrently, one every 5 ms; the server is killed once a
+    // third of them are acknowledged, while the last sent are in flight and the rest unsent.
+    // (Sending all of them before waiting let a fast host acknowledge the whole burst first.)
     let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let sender = {
-        let (http, base, boss, acked, ids) = (
-            http.clone(),
-            base.clone(),
-            boss.clone(),
-            acked.clone(),
-            ids.clone(),
-        );
-        tokio::spawn(async move {
-            let mut tasks = Vec::new();
-            for id in ids {
-                let (http, base, boss, acked) =
-                    (http.clone(), base.clone(), boss.clone(), acked.clone());
-                tasks.push(tokio::spawn(async move {
-                    let status = http
-                        .post(format!("{base}/api/v1/articles/{id}/transitions"))
-                        .bearer_auth(&boss)
-                        .json(&json!({"action": "publish"}))
-                        .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .ok();
-                    if status == Some(200) {
-                        acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    status
-                }));
-                tokio::time::sleep(Duration::from_millis(5)).await;
+    let third_acked = || acked.load(std::sync::atomic::Ordering::SeqCst) >= n / 3;
+    let mut tasks = Vec::new();
+    for id in ids.clone() {
+        if third_acked() {
+            break;
+        }
+        let (http, base, boss, acked) = (http.clone(), base.clone(), boss.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let status = http
+                .post(format!("{base}/api/v1/articles/{id}/transitions"))
+                .bearer_auth(&boss)
+                .json(&json!({"action": "publish"}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .ok();
+            if status == Some(200) {
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
-            tasks
-        })
-    };
+            status
+        }));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     for _ in 0..5000 {
-        if acked.load(std::sync::atomic::Ordering::SeqCst) >= n / 3 {
+        if third_acked() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     server.kill().unwrap(); // SIGKILL
     let _ = server.wait();
-    let tasks = sender.await.unwrap();
     let mut acknowledged = 0;
     for t in tasks {
         if t.await.unwrap() == Some(200) {

@@ -518,7 +518,6 @@ fn open_before(text: &str, at: usize) -> usize {
 /// The window (opened before a match, [`FRAGMENT_CHARS`] long) with the most distinct
 /// terms, then the most matches; the first such.
 fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
-    let end_of = |start: usize| -> usize { skip_chars(text, start, FRAGMENT_CHARS) };
     let mut best = (0usize, 0usize, 0usize, text.len());
     let mut terms: Vec<usize> = Vec::new();
     // Windows start in text order, so each end is found by moving the previous end on by
@@ -531,7 +530,7 @@ fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
                 let moved = char_count(&text[p_start..start]);
                 skip_chars(text, p_end, moved)
             }
-            _ => end_of(start),
+            _ => skip_chars(text, start, FRAGMENT_CHARS),
         };
         previous = Some((start, end));
         terms.clear();
@@ -554,11 +553,10 @@ fn scan_windows(text: &str, matches: &[Match]) -> (usize, usize) {
 /// of 32 bytes are skipped by counting their character starts (vectorized).
 fn skip_chars(text: &str, from: usize, mut n: usize) -> usize {
     let bytes = &text.as_bytes()[from..];
-    let is_start = |b: u8| (b & 0xC0) != 0x80;
     let (blocks, _) = bytes.as_chunks::<32>();
     let mut at = 0;
     for block in blocks {
-        let starts = block.iter().filter(|&&b| is_start(b)).count();
+        let starts = block.iter().filter(|&&b| is_char_start(b)).count();
         // The block holds the wanted start only if it has more than `n` starts.
         if starts > n {
             break;
@@ -567,7 +565,7 @@ fn skip_chars(text: &str, from: usize, mut n: usize) -> usize {
         at += 32;
     }
     for (i, &b) in bytes[at..].iter().enumerate() {
-        if is_start(b) {
+        if is_char_start(b) {
             if n == 0 {
                 return from + at + i;
             }
@@ -579,7 +577,13 @@ fn skip_chars(text: &str, from: usize, mut n: usize) -> usize {
 
 /// Characters in `s`: its bytes that do not continue a character (vectorized).
 fn char_count(s: &str) -> usize {
-    s.bytes().filter(|&b| (b & 0xC0) != 0x80).count()
+    s.bytes().filter(|&b| is_char_start(b)).count()
+}
+
+/// Whether a UTF-8 byte starts a character (is not a `10xxxxxx` continuation byte).
+#[inline(always)]
+fn is_char_start(b: u8) -> bool {
+    (b & 0xC0) != 0x80
 }
 
 /// The index's English stemmer, over one word at a time.
