@@ -150,11 +150,22 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<SearchAnalytics> {
+        let postgres = matches!(self.backend, super::Backend::Postgres(_));
         with_pool!(self, pool => {
+            // One snapshot for the totals and both lists: the search log is written in
+            // batches while it is read, and three separate reads could straddle a batch
+            // (totals without it, a list with it). A SQLite read transaction keeps its WAL
+            // snapshot from the first read; PostgreSQL needs REPEATABLE READ for that.
+            let mut tx = pool.begin().await?;
+            if postgres {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let totals = sqlx::query("SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN hits = 0 THEN 1 ELSE 0 END), 0) AS zero, \
                  COALESCE(SUM(CASE WHEN hits > 0 THEN 1 ELSE 0 END), 0) AS with_hits, COALESCE(SUM(CASE WHEN clicked_article_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS clicks \
                  FROM search_log WHERE at >= $1")
-                .bind(since).fetch_one(pool).await?;
+                .bind(since).fetch_one(&mut *tx).await?;
             let n: i64 = get!(totals, "n");
             let zero: i64 = get!(totals, "zero");
             let with_hits: i64 = get!(totals, "with_hits");
@@ -164,7 +175,7 @@ impl Store {
             let gap_sql = "SELECT q, COUNT(*) AS searches, CAST(0 AS BIGINT) AS clicks FROM search_log WHERE at >= $1 AND hits = 0 GROUP BY q ORDER BY COUNT(*) DESC, q LIMIT $2";
             let mut lists = Vec::new();
             for sql in [top_sql, gap_sql] {
-                let rows = sqlx::query(sql).bind(since).bind(limit).fetch_all(pool).await?;
+                let rows = sqlx::query(sql).bind(since).bind(limit).fetch_all(&mut *tx).await?;
                 let mut out = Vec::new();
                 for row in &rows {
                     let q: String = get!(row, "q");
@@ -174,6 +185,7 @@ impl Store {
                 }
                 lists.push(out);
             }
+            tx.commit().await?;
             let gaps = lists.pop().unwrap_or_default();
             let top = lists.pop().unwrap_or_default();
             Ok(SearchAnalytics {
