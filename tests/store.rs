@@ -422,44 +422,56 @@ async fn search_rows_are_written_in_batches_and_counted_once() {
 
 #[tokio::test]
 async fn search_analytics_is_one_snapshot_while_searches_are_written() {
-    use omnikb::store::SearchRecord;
     for db in db::databases().await {
-        let label = db.label;
-        let writer = db.store.clone();
-        // Batches of two searches, one that finds something and one that does not, written
-        // while the analytics are read: every read must see whole batches, so its totals and
-        // its per-query lists agree.
-        let writing = tokio::spawn(async move {
-            for batch in 0..150i64 {
-                let row = |id: i64, q: &str, hits: i64| SearchRecord {
-                    id,
-                    at: t(3),
-                    q: q.into(),
-                    locale: None,
-                    channel: None,
-                    scope: "public",
-                    filters: "{}".into(),
-                    hits,
-                    latency_us: 100,
-                };
-                let rows = [row(batch * 2, "宽带", 3), row(batch * 2 + 1, "找不到", 0)];
-                writer.record_searches(&rows).await.unwrap();
-                tokio::task::yield_now().await;
-            }
-        });
-        let mut reads = 0;
-        while !writing.is_finished() || reads == 0 {
-            let a = db.store.search_analytics(t(1), 10).await.unwrap();
-            let listed: i64 = a.top_queries.iter().map(|q| q.searches).sum();
-            let gaps: i64 = a.zero_result_queries.iter().map(|q| q.searches).sum();
-            assert_eq!(a.searches, listed, "{label}: {a:?}");
-            assert_eq!(a.zero_result_searches, gaps, "{label}: {a:?}");
-            assert_eq!(a.searches, 2 * a.zero_result_searches, "{label}: {a:?}");
-            reads += 1;
-        }
-        writing.await.unwrap();
-        let a = db.store.search_analytics(t(1), 10).await.unwrap();
-        assert_eq!((a.searches, a.zero_result_searches), (300, 150), "{label}");
+        analytics_agree_with_themselves_while_written(&db.store, db.label).await;
         db.cleanup().await;
     }
+    // The in-memory SQLite store above has one connection; a server's store is a file in
+    // WAL mode with several, where the reader and the writer really run side by side.
+    let dir = tempfile::tempdir().unwrap();
+    let file = omnikb::store::Store::open_sqlite(&dir.path().join("kb.sqlite"))
+        .await
+        .unwrap();
+    file.migrate().await.unwrap();
+    analytics_agree_with_themselves_while_written(&file, "sqlite file").await;
+    file.close().await;
+}
+
+/// Writes batches of two searches, one that finds something and one that does not, while
+/// reading the analytics: every read must see whole batches, so its totals and its
+/// per-query lists agree.
+async fn analytics_agree_with_themselves_while_written(store: &omnikb::store::Store, label: &str) {
+    use omnikb::store::SearchRecord;
+    let writer = store.clone();
+    let writing = tokio::spawn(async move {
+        for batch in 0..150i64 {
+            let row = |id: i64, q: &str, hits: i64| SearchRecord {
+                id,
+                at: t(3),
+                q: q.into(),
+                locale: None,
+                channel: None,
+                scope: "public",
+                filters: "{}".into(),
+                hits,
+                latency_us: 100,
+            };
+            let rows = [row(batch * 2, "宽带", 3), row(batch * 2 + 1, "找不到", 0)];
+            writer.record_searches(&rows).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+    });
+    let mut reads = 0;
+    while !writing.is_finished() || reads == 0 {
+        let a = store.search_analytics(t(1), 10).await.unwrap();
+        let listed: i64 = a.top_queries.iter().map(|q| q.searches).sum();
+        let gaps: i64 = a.zero_result_queries.iter().map(|q| q.searches).sum();
+        assert_eq!(a.searches, listed, "{label}: {a:?}");
+        assert_eq!(a.zero_result_searches, gaps, "{label}: {a:?}");
+        assert_eq!(a.searches, 2 * a.zero_result_searches, "{label}: {a:?}");
+        reads += 1;
+    }
+    writing.await.unwrap();
+    let a = store.search_analytics(t(1), 10).await.unwrap();
+    assert_eq!((a.searches, a.zero_result_searches), (300, 150), "{label}");
 }

@@ -150,7 +150,7 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<SearchAnalytics> {
-        let postgres = matches!(self.backend, super::Backend::Postgres(_));
+        let postgres = self.is_postgres();
         with_pool!(self, pool => {
             // One snapshot for the totals and both lists: the search log is written in
             // batches while it is read, and three separate reads could straddle a batch
