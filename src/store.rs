@@ -153,6 +153,18 @@ impl Store {
         matches!(self.backend, Backend::Postgres(_))
     }
 
+    /// The BEGIN of a transaction whose reads all see one snapshot, for results read in
+    /// several statements that must agree (a total and its list) while writers go on: a
+    /// SQLite read transaction keeps the snapshot of its first read, PostgreSQL needs
+    /// REPEATABLE READ for that.
+    pub(crate) fn begin_snapshot(&self) -> &'static str {
+        if self.is_postgres() {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        } else {
+            "BEGIN"
+        }
+    }
+
     /// Applies pending migrations. A database migrated by a newer omnikb is refused.
     pub async fn migrate(&self) -> Result<()> {
         let res = match &self.backend {

@@ -378,25 +378,13 @@ async fn listing_every_article_reads_all_pages() {
 
 #[tokio::test]
 async fn search_rows_are_written_in_batches_and_counted_once() {
-    use omnikb::store::SearchRecord;
     for db in db::databases().await {
         let s = &db.store;
         let label = db.label;
-        let row = |id: i64, q: &str, hits: i64| SearchRecord {
-            id,
-            at: t(3),
-            q: q.into(),
-            locale: Some("zh-CN".into()),
-            channel: None,
-            scope: "public",
-            filters: "{}".into(),
-            hits,
-            latency_us: 120,
-        };
         // More rows than one INSERT statement takes, so the batch spans several.
-        let rows: Vec<SearchRecord> = (0..250)
+        let rows: Vec<_> = (0..250)
             .map(|i| {
-                row(
+                search_row(
                     i,
                     if i % 5 == 0 { "没有结果" } else { "宽带" },
                     i64::from(i % 5 != 0),
@@ -405,7 +393,7 @@ async fn search_rows_are_written_in_batches_and_counted_once() {
             .collect();
         assert_eq!(s.record_searches(&rows).await.unwrap(), 250, "{label}");
         // Ids already written are skipped, new ones in the same batch still land.
-        let again = vec![row(0, "宽带", 1), row(1000, "宽带", 1)];
+        let again = vec![search_row(0, "宽带", 1), search_row(1000, "宽带", 1)];
         assert_eq!(s.record_searches(&again).await.unwrap(), 1, "{label}");
         let a = s.search_analytics(t(1), 10).await.unwrap();
         assert_eq!(a.searches, 251, "{label}");
@@ -441,22 +429,13 @@ async fn search_analytics_is_one_snapshot_while_searches_are_written() {
 /// reading the analytics: every read must see whole batches, so its totals and its
 /// per-query lists agree.
 async fn analytics_agree_with_themselves_while_written(store: &omnikb::store::Store, label: &str) {
-    use omnikb::store::SearchRecord;
     let writer = store.clone();
     let writing = tokio::spawn(async move {
         for batch in 0..150i64 {
-            let row = |id: i64, q: &str, hits: i64| SearchRecord {
-                id,
-                at: t(3),
-                q: q.into(),
-                locale: None,
-                channel: None,
-                scope: "public",
-                filters: "{}".into(),
-                hits,
-                latency_us: 100,
-            };
-            let rows = [row(batch * 2, "宽带", 3), row(batch * 2 + 1, "找不到", 0)];
+            let rows = [
+                search_row(batch * 2, "宽带", 3),
+                search_row(batch * 2 + 1, "找不到", 0),
+            ];
             writer.record_searches(&rows).await.unwrap();
             tokio::task::yield_now().await;
         }
@@ -474,4 +453,19 @@ async fn analytics_agree_with_themselves_while_written(store: &omnikb::store::St
     writing.await.unwrap();
     let a = store.search_analytics(t(1), 10).await.unwrap();
     assert_eq!((a.searches, a.zero_result_searches), (300, 150), "{label}");
+}
+
+/// A public zh-CN search for `q` at `t(3)` that found `hits` articles.
+fn search_row(id: i64, q: &str, hits: i64) -> omnikb::store::SearchRecord {
+    omnikb::store::SearchRecord {
+        id,
+        at: t(3),
+        q: q.into(),
+        locale: Some("zh-CN".into()),
+        channel: None,
+        scope: "public",
+        filters: "{}".into(),
+        hits,
+        latency_us: 120,
+    }
 }

@@ -73,9 +73,12 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<(Vec<FeedbackEntry>, Vec<(String, i64)>)> {
+        let begin = self.begin_snapshot();
         with_pool!(self, pool => {
+            // The list and the counts from one snapshot, so that they agree.
+            let mut tx = pool.begin_with(begin).await?;
             let rows = sqlx::query("SELECT f.id, f.article_id, a.slug, a.locale, f.kind, f.channel, f.comment, f.at FROM feedback f JOIN articles a ON a.id = f.article_id WHERE f.at >= $1 ORDER BY f.at DESC, f.id DESC LIMIT $2")
-                .bind(since).bind(limit).fetch_all(pool).await?;
+                .bind(since).bind(limit).fetch_all(&mut *tx).await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
                 out.push(FeedbackEntry {
@@ -90,7 +93,8 @@ impl Store {
                 });
             }
             let counts = sqlx::query("SELECT kind, COUNT(*) AS n FROM feedback WHERE at >= $1 GROUP BY kind ORDER BY kind")
-                .bind(since).fetch_all(pool).await?;
+                .bind(since).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
             let mut kinds = Vec::new();
             for row in &counts {
                 let kind: String = get!(row, "kind");
@@ -150,18 +154,12 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<SearchAnalytics> {
-        let postgres = self.is_postgres();
+        let begin = self.begin_snapshot();
         with_pool!(self, pool => {
             // One snapshot for the totals and both lists: the search log is written in
-            // batches while it is read, and three separate reads could straddle a batch
-            // (totals without it, a list with it). A SQLite read transaction keeps its WAL
-            // snapshot from the first read; PostgreSQL needs REPEATABLE READ for that.
-            let mut tx = pool.begin().await?;
-            if postgres {
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // batches while it is read, and separate reads could straddle a batch (totals
+            // without it, a list with it).
+            let mut tx = pool.begin_with(begin).await?;
             let totals = sqlx::query("SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN hits = 0 THEN 1 ELSE 0 END), 0) AS zero, \
                  COALESCE(SUM(CASE WHEN hits > 0 THEN 1 ELSE 0 END), 0) AS with_hits, COALESCE(SUM(CASE WHEN clicked_article_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS clicks \
                  FROM search_log WHERE at >= $1")
